@@ -33,7 +33,7 @@ class VdsoType(enum.IntEnum):
 _TYPE_LABELS = {VdsoType.I386: "i386", VdsoType.X86_64: "x86_64", VdsoType.X32: "x32"}
 
 
-class Mode(str, enum.Enum):
+class Mode(enum.StrEnum):
     """What a process executes as, from its executable's ELF header."""
 
     X86_64 = "x86_64"
@@ -50,7 +50,7 @@ class Mode(str, enum.Enum):
         }.get(self)
 
 
-class Visibility(str, enum.Enum):
+class Visibility(enum.StrEnum):
     """How much of a process the scanning user may see."""
 
     VISIBLE = "visible"  # maps, auxv and mem were readable
