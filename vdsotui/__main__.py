@@ -1,0 +1,5 @@
+import sys
+
+from vdsotui.cli import main
+
+sys.exit(main())

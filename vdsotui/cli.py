@@ -1,0 +1,184 @@
+"""Command line: `vdsotui` opens the console; `list` and `info` serve scripts."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from vdsotui import __version__
+from vdsotui.model import ProcessVdso
+from vdsotui.procfs import ProcSource
+
+LIST_SCHEMA = "vdsotui.list/1"
+INFO_SCHEMA = "vdsotui.info/1"
+
+
+class UsageError(Exception):
+    """Bad input from the user: one line on stderr, exit 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vdsotui", description="See and move the vDSO of running processes."
+    )
+    parser.add_argument("--version", action="version", version=f"vdsotui {__version__}")
+    parser.add_argument("--helper", metavar="PATH", help="vdso-helper to use")
+    parser.add_argument("--read-only", action="store_true", help="never run the helper to act")
+    parser.add_argument(
+        "--interval", type=float, default=2.0, metavar="SECONDS", help="refresh interval"
+    )
+    sub = parser.add_subparsers(dest="command")
+    lst = sub.add_parser("list", help="print every process's vdso state")
+    lst.add_argument("--json", action="store_true", help=f"JSON ({LIST_SCHEMA})")
+    lst.add_argument("--pid", type=int, action="append", help="only these processes")
+    lst.add_argument(
+        "--vdso-only", action="store_true", help="only processes whose vdso is visible"
+    )
+    info = sub.add_parser("info", help="vdso layout of each type on this kernel")
+    info.add_argument("--json", action="store_true", help=f"JSON ({INFO_SCHEMA})")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.interval <= 0 or args.interval > 3600:
+            raise UsageError("--interval must be between 0 and 3600 seconds")
+        if args.command == "list":
+            return cmd_list(args, sys.stdout)
+        if args.command == "info":
+            return cmd_info(args, sys.stdout)
+        return cmd_tui(args)
+    except UsageError as exc:
+        print(f"vdsotui: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        # `vdsotui list | head`: the reader left; that is not an error.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def cmd_list(args: argparse.Namespace, out: TextIO) -> int:
+    source = ProcSource()
+    result = source.scan()
+    procs = sorted(result.processes.values(), key=lambda p: p.pid)
+    if args.pid:
+        wanted = set(args.pid)
+        procs = [p for p in procs if p.pid in wanted]
+        missing = wanted - {p.pid for p in procs}
+        if missing:
+            raise UsageError(f"no such process: {', '.join(map(str, sorted(missing)))}")
+    if args.vdso_only:
+        procs = [p for p in procs if p.visible and p.base is not None]
+    if args.json:
+        doc = {
+            "schema": LIST_SCHEMA,
+            "kernel": source.kernel_release(),
+            "processes": [p.to_json() for p in procs],
+        }
+        json.dump(doc, out, indent=1)
+        out.write("\n")
+    else:
+        out.write(format_table(procs))
+    return 0
+
+
+_COLUMNS = ("PID", "USER", "MODE", "TYPE", "BASE", "VVAR", "BLOCK", "THR", "STATE", "COMMAND")
+
+
+def _row(p: ProcessVdso) -> tuple[str, ...]:
+    block = p.block
+    return (
+        str(p.pid),
+        p.user[:10],
+        p.mode.value if p.visible else "-",
+        p.vdso_type.label if p.vdso_type is not None else "-",
+        f"{p.base:#x}" if p.base is not None else "-",
+        f"{block.vvar_start:#x}" if block and block.vvar_start is not None else "-",
+        f"{block.size // 1024}K" if block else "-",
+        str(p.threads),
+        ",".join(p.flags) or "ok",
+        p.command,
+    )
+
+
+def format_table(procs: Sequence[ProcessVdso]) -> str:
+    rows = [_COLUMNS, *(_row(p) for p in procs)]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(_COLUMNS) - 1)]
+    lines = []
+    for r in rows:
+        cells = [
+            c.rjust(w) if i in (0, 6, 7) else c.ljust(w)
+            for i, (c, w) in enumerate(zip(r, widths, strict=False))
+        ]
+        lines.append("  ".join([*cells, r[-1]]).rstrip())
+    return "\n".join(lines) + "\n"
+
+
+def cmd_info(args: argparse.Namespace, out: TextIO) -> int:
+    from vdsotui.helper_client import HelperClient, HelperError
+
+    helper = HelperClient.find(args.helper)
+    if helper is None:
+        raise UsageError("vdso-helper not found (build it with `make`, or pass --helper PATH)")
+    try:
+        facts = helper.info()
+    except HelperError as exc:
+        print(f"vdsotui: helper refused: {exc.code}: {exc.message}", file=sys.stderr)
+        return 1
+    layouts = [
+        {
+            "type": lay.vdso_type.label,
+            "available": lay.available,
+            "source": lay.source,
+            "space_needed_before": lay.space_needed_before,
+            "space_needed_after": lay.space_needed_after,
+            "alignment": lay.alignment,
+            "reason": lay.reason,
+        }
+        for lay in facts.layouts
+    ]
+    if args.json:
+        doc: dict[str, Any] = {
+            "schema": INFO_SCHEMA,
+            "kernel": facts.release,
+            "syscalls": facts.has_syscalls,
+            "types": layouts,
+        }
+        json.dump(doc, out, indent=1)
+        out.write("\n")
+        return 0
+    out.write(f"kernel {facts.release}, vdso syscalls: {'yes' if facts.has_syscalls else 'no'}\n")
+    for lay in layouts:
+        if lay["available"]:
+            out.write(
+                f"{lay['type']:7} before={lay['space_needed_before']} "
+                f"after={lay['space_needed_after']} alignment={lay['alignment']} "
+                f"({lay['source']})\n"
+            )
+        else:
+            out.write(f"{lay['type']:7} unavailable: {lay['reason']} ({lay['source']})\n")
+    return 0
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    from vdsotui.helper_client import HelperClient
+    from vdsotui.tui.app import VdsoApp
+
+    app = VdsoApp(
+        source=ProcSource(),
+        helper=HelperClient.find(args.helper),
+        read_only=args.read_only,
+        interval=args.interval,
+    )
+    app.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""ELF facts of executables and vdso images.
+
+The header classification is hand-rolled (the scanner runs it for every
+process); the full facts of a vdso image come from pyelftools.
+"""
+
+from __future__ import annotations
+
+import io
+
+from elftools.elf.dynamic import DynamicSection
+from elftools.elf.elffile import ELFFile
+from elftools.elf.gnuversions import GNUVerSymSection
+from elftools.elf.sections import NoteSection, SymbolTableSection
+
+from vdsotui.model import ImageFacts, Mode, Symbol, VdsoType
+
+ELF_MAGIC = b"\x7fELF"
+ELFCLASS32 = 1
+ELFCLASS64 = 2
+EM_386 = 3
+EM_X86_64 = 62
+
+# A proxy left by a live move carries this in the unused padding of its
+# copied ELF header (e_ident[EI_PAD..]): the helper writes it, we detect it.
+PROXY_MARK = b"VDSOPXY"
+PROXY_MARK_OFFSET = 9  # EI_PAD
+
+
+def classify(header: bytes) -> tuple[int, int] | None:
+    """(ELF class, machine) of a header, or None if it is not ELF."""
+    if len(header) < 20 or header[:4] != ELF_MAGIC:
+        return None
+    return header[4], int.from_bytes(header[18:20], "little")
+
+
+def mode_of(header: bytes) -> Mode:
+    """The execution mode an executable's header implies."""
+    return {
+        (ELFCLASS64, EM_X86_64): Mode.X86_64,
+        (ELFCLASS32, EM_386): Mode.I386,
+        (ELFCLASS32, EM_X86_64): Mode.X32,
+    }.get(classify(header) or (0, 0), Mode.UNKNOWN)
+
+
+def vdso_type_of(header: bytes) -> VdsoType | None:
+    """The vdso type a mapped image's header says it is."""
+    return mode_of(header).vdso_type
+
+
+def has_proxy_mark(header: bytes) -> bool:
+    end = PROXY_MARK_OFFSET + len(PROXY_MARK)
+    return classify(header) is not None and header[PROXY_MARK_OFFSET:end] == PROXY_MARK
+
+
+def image_facts(image: bytes) -> ImageFacts:
+    """Parse a whole vdso image; raises ValueError if it is not ELF."""
+    kind = classify(image)
+    if kind is None:
+        raise ValueError("not an ELF image")
+    elf = ELFFile(io.BytesIO(image))
+    return ImageFacts(
+        elf_class=elf.elfclass,
+        machine=str(elf["e_machine"]),
+        vdso_type=vdso_type_of(image),
+        soname=_soname(elf),
+        build_id=_build_id(elf),
+        size=len(image),
+        symbols=_symbols(elf),
+        proxy_mark=has_proxy_mark(image),
+    )
+
+
+def _soname(elf: ELFFile) -> str | None:
+    for section in elf.iter_sections():
+        if isinstance(section, DynamicSection):
+            for tag in section.iter_tags():
+                if tag.entry.d_tag == "DT_SONAME":
+                    return str(tag.soname)
+    return None
+
+
+def _build_id(elf: ELFFile) -> str | None:
+    for section in elf.iter_sections():
+        if isinstance(section, NoteSection):
+            for note in section.iter_notes():
+                if note["n_type"] == "NT_GNU_BUILD_ID":
+                    return str(note["n_desc"])
+    return None
+
+
+def _symbols(elf: ELFFile) -> tuple[Symbol, ...]:
+    dynsym = elf.get_section_by_name(".dynsym")
+    if not isinstance(dynsym, SymbolTableSection):
+        return ()
+    versions = _version_names(elf)
+    versym = elf.get_section_by_name(".gnu.version")
+    out = []
+    for index, sym in enumerate(dynsym.iter_symbols()):
+        if not sym.name or sym["st_shndx"] == "SHN_UNDEF":
+            continue
+        version = None
+        if isinstance(versym, GNUVerSymSection):
+            ndx = versym.get_symbol(index)["ndx"]
+            if isinstance(ndx, int):
+                version = versions.get(ndx & 0x7FFF)
+        out.append(
+            Symbol(
+                name=sym.name,
+                version=version,
+                address=sym["st_value"],
+                size=sym["st_size"],
+                kind=str(sym["st_info"]["type"]).removeprefix("STT_"),
+            )
+        )
+    out.sort(key=lambda s: (s.address, s.name))
+    return tuple(out)
+
+
+def _version_names(elf: ELFFile) -> dict[int, str]:
+    verdef = elf.get_section_by_name(".gnu.version_d")
+    names: dict[int, str] = {}
+    if verdef is None:
+        return names
+    for entry, auxiliaries in verdef.iter_versions():
+        for aux in auxiliaries:
+            names[entry["vd_ndx"]] = aux.name
+            break
+    return names
