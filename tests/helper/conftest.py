@@ -1,0 +1,52 @@
+"""Fixtures for the vdso-helper suites: the built helper and a setuid-root copy."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+HELPER_DIR = REPO / "helper"
+BUILT_HELPER = HELPER_DIR / "build" / "vdso-helper"
+
+
+def expect_syscall() -> bool:
+    """True inside the patched guest kernel: the syscall path must be taken."""
+    return os.environ.get("VDSOTUI_EXPECT_SYSCALL", "") == "1"
+
+
+@pytest.fixture(scope="session")
+def helper_path() -> Path:
+    """The helper built from this tree (make -C helper), as the running user."""
+    subprocess.run(["make", "-s", "-C", str(HELPER_DIR)], check=True)
+    assert BUILT_HELPER.is_file(), f"{BUILT_HELPER} was not built"
+    return BUILT_HELPER
+
+
+@pytest.fixture(scope="session")
+def setuid_helper(helper_path: Path) -> Iterator[Path]:
+    """A setuid-root copy of the helper in a fresh directory under /var/tmp.
+
+    The directory is root-owned, mode 0755, so unprivileged test users can
+    reach and run the helper but not replace it. Removed after the session.
+    """
+    assert os.geteuid() == 0, "the helper suites run as root (they install a setuid copy)"
+    tmp = Path(tempfile.mkdtemp(prefix="vdso-helper-", dir="/var/tmp"))
+    try:
+        os.chown(tmp, 0, 0)
+        tmp.chmod(0o755)
+        dest = tmp / "vdso-helper"
+        shutil.copyfile(helper_path, dest)
+        os.chown(dest, 0, 0)
+        dest.chmod(0o4755)
+        st = dest.stat()
+        assert st.st_uid == 0 and st.st_mode & 0o7777 == 0o4755
+        yield dest
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
