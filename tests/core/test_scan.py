@@ -1,0 +1,180 @@
+"""ProcSource against real processes, checked by an independent reading of /proc."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from subjectlib import Subject
+
+from vdsotui.model import Mode, VdsoType, Visibility
+from vdsotui.procfs import ProcSource
+
+ROOT = Path(__file__).resolve().parents[2]
+_MAPS_LINE = re.compile(
+    r"^([0-9a-f]+)-([0-9a-f]+) (\S{4}) \S+ \S+ (\d+)\s+(\[v(?:var\w*|dso)\])$", re.M
+)
+
+
+def independent_block(pid: int) -> list[tuple[int, int, str, str]]:
+    """The vdso block as a plain regex over maps sees it."""
+    text = Path(f"/proc/{pid}/maps").read_text()
+    return [
+        (int(lo, 16), int(hi, 16), perms, name)
+        for lo, hi, perms, inode, name in _MAPS_LINE.findall(text)
+        if inode == "0"
+    ]
+
+
+def independent_auxv_base(pid: int, word: int) -> int:
+    data = Path(f"/proc/{pid}/auxv").read_bytes()
+    fmt = "<QQ" if word == 8 else "<II"
+    for key, value in struct.iter_unpack(fmt, data):
+        if key == 33:
+            return int(value)
+    raise AssertionError("no AT_SYSINFO_EHDR")
+
+
+def independent_exe_class(pid: int) -> tuple[int, int]:
+    with open(os.readlink(f"/proc/{pid}/exe"), "rb") as f:
+        head = f.read(20)
+    return head[4], struct.unpack_from("<H", head, 18)[0]
+
+
+@pytest.mark.parametrize(
+    ("name", "mode", "word"),
+    [("subject-x86_64", Mode.X86_64, 8), ("subject-i386", Mode.I386, 4)],
+)
+def test_scan_finds_subject(tmp_path: Path, name: str, mode: Mode, word: int) -> None:
+    with Subject.spawn(name, status=tmp_path / "st") as subj:
+        subj.wait_ready(10)
+        result = ProcSource().scan()
+        proc = result.processes[subj.pid]
+        assert proc.visibility is Visibility.VISIBLE
+        assert proc.mode is mode
+        assert independent_exe_class(subj.pid) == {
+            Mode.X86_64: (2, 62),
+            Mode.I386: (1, 3),
+        }[mode]
+        assert proc.vdso_type is mode.vdso_type
+        block = independent_block(subj.pid)
+        assert proc.block is not None
+        assert [(m.start, m.end, m.perms, m.name) for m in proc.block.mappings] == block
+        text = [b for b in block if b[3] == "[vdso]"][0]
+        assert proc.base == text[0]
+        assert proc.auxv_base == independent_auxv_base(subj.pid, word) == text[0]
+        assert proc.flags == ()
+        assert proc.command == name[:15]
+        assert proc.user == "root" and proc.threads >= 1
+        subj.assert_healthy()
+
+
+def test_moved_is_detected_and_only_changed_processes_are_reparsed(tmp_path: Path) -> None:
+    with Subject.spawn("subject-x86_64", status=tmp_path / "st") as subj:
+        subj.wait_ready(10)
+        source = ProcSource()
+        first = source.scan().processes[subj.pid]
+        second_scan = source.scan()
+        # Unchanged block: the very same object, nothing re-parsed.
+        assert second_scan.processes[subj.pid] is first
+        assert subj.pid not in second_scan.changed
+        assert source.stats.reused >= 1
+
+        os.kill(subj.pid, signal.SIGUSR1)
+        deadline = time.monotonic() + 10
+        while subj.status().self_moves < 1:
+            assert time.monotonic() < deadline, "subject did not move its vdso"
+            time.sleep(0.02)
+        third = source.scan()
+        moved = third.processes[subj.pid]
+        assert subj.pid in third.changed
+        assert moved is not first
+        assert moved.base == subj.status().vdso_base != first.base
+        assert moved.base == [b for b in independent_block(subj.pid) if b[3] == "[vdso]"][0][0]
+        assert moved.auxv_base == first.base  # auxv still names the old place
+        assert moved.moved and "moved" in moved.flags
+        assert not moved.proxy  # a self-move leaves no proxy behind
+        assert moved.vdso_type is VdsoType.X86_64
+        subj.assert_healthy()
+
+
+def test_kernel_thread_zombie_and_gone() -> None:
+    zombie = subprocess.Popen(["true"])
+    try:
+        deadline = time.monotonic() + 5
+        while Path(f"/proc/{zombie.pid}/stat").read_text().split(") ")[1][0] != "Z":
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        procs = ProcSource().scan().processes
+        assert procs[2].visibility is Visibility.KERNEL_THREAD
+        assert procs[2].flags == ("kernel_thread",)
+        assert procs[zombie.pid].visibility is Visibility.ZOMBIE
+        assert procs[zombie.pid].block is None and not procs[zombie.pid].moved
+    finally:
+        zombie.wait()
+    # Listed, then gone before it was read: the race a scan always has.
+    gone = ProcSource(list_pids=lambda: [zombie.pid]).scan().processes[zombie.pid]
+    assert gone.visibility is Visibility.GONE
+    assert gone.base is None and gone.flags == ("gone",)
+
+
+def test_removed_processes_leave_the_scan(tmp_path: Path) -> None:
+    source = ProcSource()
+    with Subject.spawn("subject-x86_64", status=tmp_path / "st") as subj:
+        subj.wait_ready(10)
+        pid = subj.pid
+        assert pid in source.scan().processes
+    # The subject has been stopped and reaped by now.
+    result = source.scan()
+    assert pid in result.removed and pid not in result.processes
+
+
+def test_unprivileged_user_sees_others_as_not_visible(tmp_path: Path, scan_user: str) -> None:
+    status_dir = tmp_path / "st"
+    status_dir.mkdir()
+    os.chmod(tmp_path, 0o755)
+    os.chmod(status_dir, 0o777)
+    with (
+        Subject.spawn("subject-x86_64", status=status_dir / "root") as theirs,
+        Subject.spawn("subject-i386", status=status_dir / "mine", user=scan_user) as mine,
+    ):
+        theirs.wait_ready(10)
+        mine.wait_ready(10)
+        run = subprocess.run(
+            [
+                "setpriv",
+                f"--reuid={scan_user}",
+                f"--regid={scan_user}",
+                "--init-groups",
+                "--",
+                sys.executable,
+                "-m",
+                "vdsotui",
+                "list",
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
+        )
+        assert run.returncode == 0, run.stderr
+        assert run.stderr == ""
+        procs = {p["pid"]: p for p in json.loads(run.stdout)["processes"]}
+        other = procs[theirs.pid]
+        assert other["visibility"] == "not_visible"
+        assert other["base"] is None and other["block"] == [] and other["mode"] == "unknown"
+        own = procs[mine.pid]
+        assert own["visibility"] == "visible"
+        assert own["user"] == scan_user
+        assert own["mode"] == "i386" and own["vdso_type"] == "i386"
+        assert own["base"] == hex([b for b in independent_block(mine.pid) if b[3] == "[vdso]"][0][0])
+        assert procs[2]["visibility"] == "kernel_thread"
