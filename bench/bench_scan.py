@@ -11,6 +11,7 @@ and the ratios the goals are stated in (ours/floor <= 1.5, ours/psutil <= 0.3).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import subprocess
 import sys
@@ -48,10 +49,8 @@ def median_seconds(fn: Callable[[], object], runs: int) -> float:
 
 def psutil_maps() -> None:
     for proc in psutil.process_iter():
-        try:
+        with contextlib.suppress(psutil.Error, OSError):
             proc.memory_maps(grouped=False)
-        except (psutil.Error, OSError):
-            pass
 
 
 def main() -> int:

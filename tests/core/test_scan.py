@@ -43,6 +43,10 @@ def independent_auxv_base(pid: int, word: int) -> int:
     raise AssertionError("no AT_SYSINFO_EHDR")
 
 
+def independent_base(pid: int) -> int:
+    return next(b[0] for b in independent_block(pid) if b[3] == "[vdso]")
+
+
 def independent_exe_class(pid: int) -> tuple[int, int]:
     with open(os.readlink(f"/proc/{pid}/exe"), "rb") as f:
         head = f.read(20)
@@ -60,17 +64,20 @@ def test_scan_finds_subject(tmp_path: Path, name: str, mode: Mode, word: int) ->
         proc = result.processes[subj.pid]
         assert proc.visibility is Visibility.VISIBLE
         assert proc.mode is mode
-        assert independent_exe_class(subj.pid) == {
-            Mode.X86_64: (2, 62),
-            Mode.I386: (1, 3),
-        }[mode]
+        assert (
+            independent_exe_class(subj.pid)
+            == {
+                Mode.X86_64: (2, 62),
+                Mode.I386: (1, 3),
+            }[mode]
+        )
         assert proc.vdso_type is mode.vdso_type
         block = independent_block(subj.pid)
         assert proc.block is not None
         assert [(m.start, m.end, m.perms, m.name) for m in proc.block.mappings] == block
-        text = [b for b in block if b[3] == "[vdso]"][0]
-        assert proc.base == text[0]
-        assert proc.auxv_base == independent_auxv_base(subj.pid, word) == text[0]
+        base = independent_base(subj.pid)
+        assert proc.base == base
+        assert proc.auxv_base == independent_auxv_base(subj.pid, word) == base
         assert proc.flags == ()
         assert proc.command == name[:15]
         assert proc.user == "root" and proc.threads >= 1
@@ -98,7 +105,7 @@ def test_moved_is_detected_and_only_changed_processes_are_reparsed(tmp_path: Pat
         assert subj.pid in third.changed
         assert moved is not first
         assert moved.base == subj.status().vdso_base != first.base
-        assert moved.base == [b for b in independent_block(subj.pid) if b[3] == "[vdso]"][0][0]
+        assert moved.base == independent_base(subj.pid)
         assert moved.auxv_base == first.base  # auxv still names the old place
         assert moved.moved and "moved" in moved.flags
         assert not moved.proxy  # a self-move leaves no proxy behind
@@ -176,5 +183,5 @@ def test_unprivileged_user_sees_others_as_not_visible(tmp_path: Path, scan_user:
         assert own["visibility"] == "visible"
         assert own["user"] == scan_user
         assert own["mode"] == "i386" and own["vdso_type"] == "i386"
-        assert own["base"] == hex([b for b in independent_block(mine.pid) if b[3] == "[vdso]"][0][0])
+        assert own["base"] == hex(independent_base(mine.pid))
         assert procs[2]["visibility"] == "kernel_thread"
