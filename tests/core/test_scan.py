@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import struct
 import subprocess
 import sys
@@ -57,8 +56,8 @@ def independent_exe_class(pid: int) -> tuple[int, int]:
     ("name", "mode", "word"),
     [("subject-x86_64", Mode.X86_64, 8), ("subject-i386", Mode.I386, 4)],
 )
-def test_scan_finds_subject(tmp_path: Path, name: str, mode: Mode, word: int) -> None:
-    with Subject.spawn(name, status=tmp_path / "st") as subj:
+def test_scan_finds_subject(name: str, mode: Mode, word: int) -> None:
+    with Subject.spawn(name) as subj:
         subj.wait_ready(10)
         result = ProcSource().scan()
         proc = result.processes[subj.pid]
@@ -84,8 +83,8 @@ def test_scan_finds_subject(tmp_path: Path, name: str, mode: Mode, word: int) ->
         subj.assert_healthy()
 
 
-def test_moved_is_detected_and_only_changed_processes_are_reparsed(tmp_path: Path) -> None:
-    with Subject.spawn("subject-x86_64", status=tmp_path / "st") as subj:
+def test_moved_is_detected_and_only_changed_processes_are_reparsed() -> None:
+    with Subject.spawn("subject-x86_64") as subj:
         subj.wait_ready(10)
         source = ProcSource()
         first = source.scan().processes[subj.pid]
@@ -95,11 +94,7 @@ def test_moved_is_detected_and_only_changed_processes_are_reparsed(tmp_path: Pat
         assert subj.pid not in second_scan.changed
         assert source.stats.reused >= 1
 
-        os.kill(subj.pid, signal.SIGUSR1)
-        deadline = time.monotonic() + 10
-        while subj.status().self_moves < 1:
-            assert time.monotonic() < deadline, "subject did not move its vdso"
-            time.sleep(0.02)
+        subj.self_move(timeout=10)
         third = source.scan()
         moved = third.processes[subj.pid]
         assert subj.pid in third.changed
@@ -133,9 +128,9 @@ def test_kernel_thread_zombie_and_gone() -> None:
     assert gone.base is None and gone.flags == ("gone",)
 
 
-def test_removed_processes_leave_the_scan(tmp_path: Path) -> None:
+def test_removed_processes_leave_the_scan() -> None:
     source = ProcSource()
-    with Subject.spawn("subject-x86_64", status=tmp_path / "st") as subj:
+    with Subject.spawn("subject-x86_64") as subj:
         subj.wait_ready(10)
         pid = subj.pid
         assert pid in source.scan().processes
@@ -144,14 +139,10 @@ def test_removed_processes_leave_the_scan(tmp_path: Path) -> None:
     assert pid in result.removed and pid not in result.processes
 
 
-def test_unprivileged_user_sees_others_as_not_visible(tmp_path: Path, scan_user: str) -> None:
-    status_dir = tmp_path / "st"
-    status_dir.mkdir()
-    os.chmod(tmp_path, 0o755)
-    os.chmod(status_dir, 0o777)
+def test_unprivileged_user_sees_others_as_not_visible(scan_user: str) -> None:
     with (
-        Subject.spawn("subject-x86_64", status=status_dir / "root") as theirs,
-        Subject.spawn("subject-i386", status=status_dir / "mine", user=scan_user) as mine,
+        Subject.spawn("subject-x86_64") as theirs,
+        Subject.spawn("subject-i386", user=scan_user) as mine,
     ):
         theirs.wait_ready(10)
         mine.wait_ready(10)
