@@ -127,7 +127,7 @@ def cmd_info(args: argparse.Namespace, out: TextIO) -> int:
     if helper is None:
         raise UsageError("vdso-helper not found (build it with `make`, or pass --helper PATH)")
     try:
-        facts = helper.info()
+        facts = helper.info().kernel_facts()
     except HelperError as exc:
         print(f"vdsotui: helper refused: {exc.code}: {exc.message}", file=sys.stderr)
         return 1

@@ -76,7 +76,7 @@ def _soname(elf: ELFFile) -> str | None:
         if isinstance(section, DynamicSection):
             for tag in section.iter_tags():
                 if tag.entry.d_tag == "DT_SONAME":
-                    return str(tag.soname)
+                    return str(tag.soname)  # type: ignore[attr-defined]
     return None
 
 
@@ -122,7 +122,7 @@ def _version_names(elf: ELFFile) -> dict[int, str]:
     names: dict[int, str] = {}
     if verdef is None:
         return names
-    for entry, auxiliaries in verdef.iter_versions():
+    for entry, auxiliaries in verdef.iter_versions():  # type: ignore[attr-defined]
         for aux in auxiliaries:
             names[entry["vd_ndx"]] = aux.name
             break
