@@ -7,7 +7,9 @@
  * processes. Everything here exists to make sure that privilege buys nothing
  * else: see vdso-helper(8), SECURITY, for the rules in prose.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "policy.h"
 #include "audit.h"
 
@@ -351,7 +353,7 @@ static int config_number(const char *s, unsigned long max, unsigned long *out)
 }
 
 /* The whole file is taken or left: a half-understood policy is no policy. */
-static int parse_config(const char *path, char *text)
+int policy_parse_config(const char *path, char *text)
 {
 	char *line, *next, *key, *val, *eq;
 	char name[sizeof(g_operator_name)] = "";
@@ -476,7 +478,7 @@ int policy_load_config(const char *path)
 		return -EINVAL;
 	}
 	text[len] = '\0';
-	return parse_config(path, text);
+	return policy_parse_config(path, text);
 }
 
 const char *policy_operator_group(void)

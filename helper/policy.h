@@ -67,5 +67,10 @@ int  policy_recheck_verdict(pid_t pid, int pidfd, struct verdict *v);
 char **sanitized_environ(void);
 const struct caller *policy_caller(void);        /* the caller of the last caller_init(), or NULL */
 const char *policy_operator_group(void);         /* name of the configured operator group, or NULL */
+/*
+ * The config file's text parser, exposed for the fuzzer: text is modified;
+ * label names the file in warnings. Takes the whole text or nothing.
+ */
+int  policy_parse_config(const char *label, char *text);
 
 #endif
