@@ -2,46 +2,213 @@
 
 from __future__ import annotations
 
+import os
+import re
+import signal
+import struct
 import subprocess
+import time
+import uuid
+from collections.abc import Iterator
 
 import pytest
-from subjectlib import Subject, build_dir
+from subjectlib import Subject, SubjectError, build_dir, subject_path
 
-HOST_SUBJECTS = ["subject-x86_64", "subject-i386"]
-MODE_OF = {"subject-x86_64": 1, "subject-i386": 0}
+GLIBC = ["subject-x86_64", "subject-i386"]
+STATIC = ["subject-static-x86_64", "subject-static-i386"]
+MODE_OF = {
+    "subject-x86_64": 1,
+    "subject-i386": 0,
+    "subject-static-x86_64": 1,
+    "subject-static-i386": 0,
+}
+FOUR_GIB = 1 << 32
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="module", autouse=True)
 def built() -> None:
     subprocess.run(["make", "-s", "-C", str(build_dir().parent)], check=True)
 
 
-@pytest.mark.parametrize("name", HOST_SUBJECTS)
+@pytest.fixture
+def other_user() -> Iterator[str]:
+    """A real unprivileged user, created for the test and removed after it."""
+    assert os.geteuid() == 0, "this test creates a user and must run as root"
+    name = f"vdsosubj{uuid.uuid4().hex[:6]}"
+    subprocess.run(["useradd", "--system", "--no-create-home", name], check=True)
+    try:
+        yield name
+    finally:
+        subprocess.run(["userdel", name], check=False)
+
+
+def check_moved_block(
+    old_block: list[tuple[int, int, str]], new_block: list[tuple[int, int, str]], delta: int
+) -> None:
+    """Every VMA of the block moved by the same delta, none left behind."""
+    assert delta != 0
+    assert [n for _, _, n in new_block] == [n for _, _, n in old_block]
+    assert [(a + delta, b + delta) for a, b, _ in old_block] == [(a, b) for a, b, _ in new_block]
+
+
+@pytest.mark.parametrize("name", GLIBC + STATIC)
 def test_runs_healthy(name: str) -> None:
     with Subject.spawn(name) as s:
         st = s.wait_ready()
+        assert st.version == 1
+        assert st.pid == s.pid
         assert st.mode == MODE_OF[name]
         assert st.threads == 1
         assert st.vdso_base == s.maps_vdso_base()
-        s.assert_healthy(min_progress=200)
+        st = s.assert_healthy(min_progress=200)
+        # every round makes at least the six clock_gettime calls
+        assert st.calls >= 6 * st.heartbeat
         assert s.stop() == 0
 
 
-@pytest.mark.parametrize("name", HOST_SUBJECTS)
+@pytest.mark.parametrize("name", GLIBC + STATIC)
 def test_self_move(name: str) -> None:
-    with Subject.spawn(name, "--threads", "2", "--signals") as s:
+    with Subject.spawn(name) as s:
         old = s.wait_ready().vdso_base
         old_block = s.maps_block()
         st = s.self_move()
         assert st.self_moves == 1
-        assert st.vdso_base != old
         assert s.maps_vdso_base() == st.vdso_base
-        new_block = s.maps_block()
-        # the whole block moved, offsets kept
-        assert [n for _, _, n in new_block] == [n for _, _, n in old_block]
-        delta = st.vdso_base - old
-        assert [(a + delta, b + delta) for a, b, _ in old_block] == [
-            (a, b) for a, b, _ in new_block
-        ]
+        check_moved_block(old_block, s.maps_block(), st.vdso_base - old)
+        s.assert_healthy(min_progress=200)
+        # and again, from the moved place
+        st2 = s.self_move()
+        assert st2.self_moves == 2
+        assert s.maps_vdso_base() == st2.vdso_base
         s.assert_healthy(min_progress=200)
         assert s.stop() == 0
+
+
+@pytest.mark.parametrize("name", GLIBC)
+def test_threads_move_together(name: str) -> None:
+    with Subject.spawn(name, "--threads", "4") as s:
+        st = s.wait_ready()
+        assert st.threads == 5
+        s.assert_healthy(min_progress=100)
+        for _ in range(3):
+            s.self_move()
+            s.assert_healthy(min_progress=100)
+        assert s.stop() == 0
+
+
+@pytest.mark.parametrize("name", GLIBC)
+def test_blocker_completes_across_a_move(name: str) -> None:
+    with Subject.spawn(name, "--blocker-ms", "600") as s:
+        s.wait_ready()
+        assert s.status().blocker_done == 0
+        s.self_move()
+        st = s.wait_for("blocker_done", lambda st: st.blocker_done == 1, timeout=5)
+        assert st.errors == 0, st.last_error
+        s.assert_healthy(min_progress=50)
+        assert s.stop() == 0
+
+
+@pytest.mark.parametrize("name", GLIBC)
+def test_signals_across_moves(name: str) -> None:
+    # i386 handlers return through the vdso's sigreturn: after a move that
+    # is the moved trampoline
+    with Subject.spawn(name, "--signals", "--threads", "2") as s:
+        s.wait_ready()
+        first = s.wait_for("signals", lambda st: st.signals > 200).signals
+        s.self_move()
+        s.wait_for("more signals", lambda st: st.signals > first + 200)
+        s.self_move()
+        s.assert_healthy(min_progress=100)
+        assert s.stop() == 0
+
+
+def test_exit_after_ms() -> None:
+    with Subject.spawn("subject-x86_64", "--exit-after-ms", "200") as s:
+        s.wait_ready()
+        assert s.wait(timeout=5) == 0
+        assert s.status().heartbeat > 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((), "--status FILE is required"),
+        (("--status", "/tmp/x", "--threads", "many"), "--threads wants a number"),
+        (("--status", "/tmp/x", "--threads", "65"), "--threads wants a number"),
+        (("--status", "/nonexistent/dir/st"), "cannot create status file"),
+    ],
+)
+def test_bad_usage(args: tuple[str, ...], message: str) -> None:
+    res = subprocess.run(
+        [str(subject_path("subject-x86_64")), *args], capture_output=True, text=True, timeout=5
+    )
+    assert res.returncode == 2
+    assert message in res.stderr.splitlines()[0]
+
+
+def test_runs_as_another_user(other_user: str) -> None:
+    with Subject.spawn("subject-i386", "--threads", "1", user=other_user) as s:
+        s.wait_ready()
+        with open(f"/proc/{s.pid}/status") as f:
+            uids = next(line for line in f if line.startswith("Uid:")).split()[1:]
+        assert {int(u) for u in uids} == {int(subprocess.check_output(["id", "-u", other_user]))}
+        s.self_move()
+        s.assert_healthy(min_progress=50)
+        assert s.stop() == 0
+
+
+def test_never_outlives_the_block() -> None:
+    with pytest.raises(RuntimeError), Subject.spawn("subject-x86_64") as s:
+        s.wait_ready()
+        pid = s.pid
+        raise RuntimeError("test body failed")
+    assert not os.path.exists(f"/proc/{pid}")
+
+
+def test_dead_subject_is_reported() -> None:
+    with Subject.spawn("subject-x86_64") as s:
+        s.wait_ready()
+        os.kill(s.pid, signal.SIGKILL)
+        s.proc.wait()
+        with pytest.raises(SubjectError, match="exited with -9"):
+            s.assert_healthy()
+
+
+def test_restorer_self_switch_calls_i386_vdso() -> None:
+    with Subject.spawn("restorer-x86_64", "--self-switch") as s:
+        assert s.wait(timeout=10) == 0, s.output()
+        out, _err = s.output()
+        m = re.fullmatch(
+            r"i386 vdso clock_gettime at 0x([0-9a-f]+): (\d+)\.(\d{9}) "
+            r"\(kernel (\d+)\.(\d{9})\)\n",
+            out,
+        )
+        assert m, out
+        base, sec, ksec = int(m[1], 16), int(m[2]), int(m[4])
+        assert base < FOUR_GIB
+        assert abs(sec - time.time()) < 5
+        assert 0 <= ksec - sec <= 1
+        st = s.status()
+        assert st.errors == 0
+        assert st.aux == sec
+        assert st.vdso_base == base
+
+
+def test_restorer_refuses_a_64bit_vdso() -> None:
+    # told the switch happened when it did not: it must notice and fail
+    with Subject.spawn("restorer-x86_64") as s:
+        s.wait_ready()
+        s.signal(signal.SIGUSR2)
+        assert s.wait(timeout=5) == 1
+        assert "not of the i386 type" in s.status().last_error
+
+
+@pytest.mark.parametrize("name", ["subject-x32", "subject-static-x32"])
+def test_x32_is_valid_x32_elf(name: str) -> None:
+    head = subject_path(name).read_bytes()[:64]
+    assert head[:4] == b"\x7fELF"
+    assert head[4] == 1  # ELFCLASS32
+    assert head[5] == 1  # little-endian
+    (e_type, e_machine) = struct.unpack_from("<HH", head, 16)
+    assert e_machine == 62  # EM_X86_64
+    assert e_type in (2, 3)  # EXEC or DYN

@@ -28,6 +28,23 @@ static inline sysarg_t rawsys(sysarg_t nr, sysarg_t a1, sysarg_t a2,
 			 : "rcx", "r11", "memory");
 	return ret;
 }
+
+static inline sysarg_t rawsys6(sysarg_t nr, sysarg_t a1, sysarg_t a2,
+			       sysarg_t a3, sysarg_t a4, sysarg_t a5,
+			       sysarg_t a6)
+{
+	sysarg_t ret;
+	register sysarg_t r10 __asm__("r10") = a4;
+	register sysarg_t r8 __asm__("r8") = a5;
+	register sysarg_t r9 __asm__("r9") = a6;
+
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "a"(nr), "D"(a1), "S"(a2), "d"(a3), "r"(r10), "r"(r8),
+			   "r"(r9)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
 #elif defined(__i386__)
 typedef long sysarg_t;
 
@@ -55,6 +72,8 @@ static inline sysarg_t rawsys(sysarg_t nr, sysarg_t a1, sysarg_t a2,
 	rawsys((nr), SYSARG(a), SYSARG(b), SYSARG(c), 0, 0)
 #define RAW4(nr, a, b, c, d) \
 	rawsys((nr), SYSARG(a), SYSARG(b), SYSARG(c), SYSARG(d), 0)
+/* -4095..-1 are errnos */
+#define RAW_ERR(r) ((r) < 0 && (r) > -4096)
 #define RAW5(nr, a, b, c, d, e)                                       \
 	rawsys((nr), SYSARG(a), SYSARG(b), SYSARG(c), \
 	       SYSARG(d), SYSARG(e))

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "report.h"
 #include "status.h"
 #include "vdso_sym.h"
 
@@ -36,7 +37,6 @@
 #define CHECK_EVERY 64		/* rounds between comparisons with the kernel */
 #define MAX_VMAS 8
 
-static struct subject_status *st;
 static volatile sig_atomic_t want_move, want_stop;
 static int quit;
 
@@ -62,40 +62,6 @@ static struct {
 
 static unsigned int ncpus;
 
-/* ---- error reporting (async-signal-safe) ---- */
-
-static int error_lock;
-
-static void fail(const char *msg, long long val)
-{
-	char *out = st->last_error;
-	size_t n = 0;
-
-	ST_ADD(st->errors, 1);
-	if (__atomic_exchange_n(&error_lock, 1, __ATOMIC_ACQUIRE))
-		return;		/* someone is writing one: counting is enough */
-	while (*msg && n < sizeof(st->last_error) - 24)
-		out[n++] = *msg++;
-	if (val != LLONG_MIN) {
-		char digits[24];
-		int d = 0;
-		unsigned long long u = val < 0 ? -(unsigned long long)val : (unsigned long long)val;
-
-		out[n++] = ' ';
-		if (val < 0)
-			out[n++] = '-';
-		do {
-			digits[d++] = (char)('0' + u % 10);
-			u /= 10;
-		} while (u);
-		while (d)
-			out[n++] = digits[--d];
-	}
-	out[n] = 0;
-	__atomic_store_n(&error_lock, 0, __ATOMIC_RELEASE);
-}
-
-#define NOVAL LLONG_MIN
 
 /* ---- the calls ---- */
 
