@@ -1,0 +1,1 @@
+"""The Textual console of vdsotui: app, screens, widgets and its key table."""

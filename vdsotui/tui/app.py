@@ -1,0 +1,584 @@
+"""The vdsotui Textual application.
+
+The data source and the helper client are injected: the CLI passes
+`ProcSource()` and `HelperClient.find(...)`, tests pass fakes.  Scans run in
+a worker, one at a time; the next one is armed only when the last finished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.containers import Horizontal, Vertical
+from textual.events import Key
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import DataTable, Footer, Input
+
+from vdsotui.helper_client import (
+    HelperClient,
+    HelperError,
+    HelperStatus,
+    RemapResult,
+    ShowResult,
+)
+from vdsotui.model import KernelFacts, ProcessVdso, VdsoType
+from vdsotui.source import DataSource, ScanResult
+from vdsotui.tui import columns as cols
+from vdsotui.tui import keymap
+from vdsotui.tui.dialogs import (
+    ExportDialog,
+    IntervalDialog,
+    RemapDialog,
+    RemapRequest,
+    parse_interval,
+)
+from vdsotui.tui.explain import explain_error, summarize_result
+from vdsotui.tui.filtering import FilterError
+from vdsotui.tui.filtering import parse as parse_filter
+from vdsotui.tui.help import HelpScreen
+from vdsotui.tui.panels import (
+    Detail,
+    DetailPane,
+    FactsBar,
+    LayoutsPanel,
+    StatusFacts,
+    StatusLine,
+)
+from vdsotui.tui.table import ApplyStats, ProcessTable
+
+DEFAULT_EXPORT = "vdsotui-export.json"
+
+
+class VdsoApp(App[None]):
+    CSS_PATH = "vdsotui.tcss"
+    TITLE = "vdsotui"
+    BINDINGS = keymap.bindings()
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]  # noqa: RUF012
+
+    def __init__(
+        self,
+        source: DataSource,
+        helper: HelperClient | None = None,
+        read_only: bool = False,
+        interval: float = 2.0,
+        *,
+        live: bool = True,
+        export_path: str = DEFAULT_EXPORT,
+    ) -> None:
+        super().__init__()
+        self.source = source
+        self.helper = helper
+        self.read_only = read_only
+        self.interval = interval
+        self.live = live
+        self.export_path = export_path
+        self.paused = False
+        self.facts: KernelFacts | None = None
+        self.helper_status: HelperStatus | None = None
+        self.layouts_note: str | None = None
+        self.scan_count = 0
+        self.last_scan: ScanResult | None = None
+        self.last_apply: ApplyStats | None = None
+        self.following: int | None = None
+        self.filter_error: str | None = None
+        self.scan_errors = 0
+        self._scanning = False
+        self._rescan_wanted = False
+        self._timer: Timer | None = None
+        self._detail_pid: int | None = None
+
+    # -- layout -----------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield FactsBar(id="facts")
+        yield StatusLine(id="status")
+        with Horizontal(id="main"):
+            yield ProcessTable(id="table")
+            with Vertical(id="side"):
+                yield DetailPane(id="detail")
+                yield LayoutsPanel(id="layouts")
+        yield Input(
+            placeholder="filter: text, 1234, user:NAME, mode:i386, state:moved, !regex", id="filter"
+        )
+        yield Footer()
+
+    @property
+    def table(self) -> ProcessTable:
+        return self.query_one("#table", ProcessTable)
+
+    def on_mount(self) -> None:
+        self.query_one("#filter", Input).display = False
+        self.query_one(DetailPane).border_title = "detail"
+        self.query_one(LayoutsPanel).border_title = "layouts (vdso_info)"
+        self.table.focus()
+        self._show_facts()
+        self._show_status()
+        self.query_one(LayoutsPanel).show_layouts(None, "reading layouts…")
+        self.load_facts()
+        self.request_scan()
+
+    # -- kernel facts and helper state ------------------------------------
+
+    @work(group="facts", exit_on_error=False)
+    async def load_facts(self) -> None:
+        try:
+            release = await asyncio.to_thread(self.source.kernel_release)
+        except OSError as exc:
+            release = f"unknown ({exc.strerror})"
+        helper = self.helper
+        status = await asyncio.to_thread(helper.status) if helper is not None else None
+        self.helper_status = status
+        facts = KernelFacts(release=release, has_syscalls=None)
+        note: str | None = None
+        if helper is None:
+            note = (
+                "no vdso-helper found (--helper, $VDSOTUI_HELPER, PATH, helper/build): "
+                "layouts unknown, moves unavailable"
+            )
+        elif status is not None and not status.runnable:
+            note = f"helper unusable: {status.problem}"
+        else:
+            try:
+                info = await asyncio.to_thread(helper.info)
+                facts = info.kernel_facts(release)
+            except HelperError as exc:
+                note = "layouts unknown: " + explain_error(exc)
+        self.facts = facts
+        self.layouts_note = note
+        self._show_facts()
+        self.query_one(LayoutsPanel).show_layouts(facts, note)
+
+    def _show_facts(self) -> None:
+        self.query_one(FactsBar).show_facts(self.facts, self.helper_status, self.read_only)
+
+    def _show_status(self) -> None:
+        t = self.table
+        label = cols.column(t.sort_column).label + ("▼" if t.sort_reverse else "▲")
+        self.query_one(StatusLine).show_status(
+            StatusFacts(
+                total=len(t.procs),
+                shown=t.row_count,
+                tagged=len(t.tags),
+                sort_label=label,
+                filter_text=t.row_filter.text if t.row_filter else None,
+                filter_error=self.filter_error,
+                paused=self.paused,
+                live=self.live,
+                interval=self.interval,
+                following=self.following,
+                scan_seconds=self.last_scan.seconds if self.last_scan else None,
+            )
+        )
+
+    # -- scanning ---------------------------------------------------------
+
+    def request_scan(self) -> None:
+        """Scan now, or right after the running scan: scans never overlap."""
+        if self._scanning:
+            self._rescan_wanted = True
+            return
+        self._scanning = True
+        self._stop_timer()
+        self.run_worker(self._scan(), group="scan", exit_on_error=False)
+
+    async def _scan(self) -> None:
+        try:
+            result = await asyncio.to_thread(self.source.scan)
+        except Exception as exc:
+            self.scan_errors += 1
+            self.notify(f"Scan failed: {exc}", title="Refresh", severity="error")
+        else:
+            self._apply(result)
+        finally:
+            self._scanning = False
+            if self._rescan_wanted:
+                self._rescan_wanted = False
+                self.request_scan()
+            else:
+                self._arm_timer()
+
+    def _apply(self, result: ScanResult) -> None:
+        table = self.table
+        with self.batch_update():
+            if self.scan_count == 0 or (table.row_count == 0 and not table.procs):
+                self.last_apply = table.apply(result.processes, result.processes.keys(), (), ())
+            else:
+                self.last_apply = table.apply(
+                    result.processes, result.added, result.changed, result.removed
+                )
+            self.last_scan = result
+            self.scan_count += 1
+            if self.following is not None:
+                if self.following not in result.processes:
+                    self.notify(
+                        f"Followed process {self.following} has exited.",
+                        title="Follow",
+                        severity="warning",
+                    )
+                    self.following = None
+                else:
+                    table.select_pid(self.following)
+            self._show_status()
+        pid = table.selected_pid
+        if pid is not None and (pid != self._detail_pid or pid in result.changed):
+            self._load_detail(pid)
+
+    def _arm_timer(self) -> None:
+        self._stop_timer()
+        if self.live and not self.paused:
+            self._timer = self.set_timer(self.interval, self.request_scan)
+
+    def _stop_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+
+    # -- detail -----------------------------------------------------------
+
+    @on(DataTable.RowHighlighted, "#table")
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        pid = self.table.selected_pid
+        if pid is not None and pid != self._detail_pid:
+            self._load_detail(pid)
+
+    def _load_detail(self, pid: int) -> None:
+        self._detail_pid = pid
+        if not self.query_one(DetailPane).display:
+            return
+        self.run_worker(self._read_detail(pid), group="detail", exclusive=True, exit_on_error=False)
+
+    async def _read_detail(self, pid: int) -> None:
+        proc = self.table.procs.get(pid)
+        pane = self.query_one(DetailPane)
+        if proc is None:
+            pane.show_detail(None)
+            return
+        image = auxv = show = None
+        show_error: str | None = None
+        if proc.visible:
+            try:
+                image = await asyncio.to_thread(self.source.image_facts, pid)
+                auxv = await asyncio.to_thread(self.source.auxv, pid)
+            except OSError as exc:
+                show_error = f"cannot read: {exc.strerror}"
+        helper = self.helper
+        if helper is None:
+            show_error = "threads unknown: no vdso-helper"
+        elif self.helper_status is not None and not self.helper_status.runnable:
+            show_error = f"threads unknown: {self.helper_status.problem}"
+        elif proc.visible:
+            try:
+                show = await asyncio.to_thread(helper.show, pid)
+            except HelperError as exc:
+                show_error = "threads unknown: " + explain_error(exc)
+        if self.table.selected_pid != pid:
+            return  # the cursor moved on while we were reading
+        pane.show_detail(Detail(proc, image, auxv, show, show_error, self._verdict(proc, show)))
+
+    def _verdict(self, proc: ProcessVdso, show: ShowResult | None) -> str:
+        problem = self._action_problem()
+        if problem:
+            return problem
+        why = self._target_problem(proc)
+        if why:
+            return f"cannot act: {why}"
+        if show is not None:
+            allowed = "allowed" if show.policy.allowed else "refused"
+            return f"helper policy: {allowed} ({show.policy.reason})"
+        return "helper policy: unknown until the helper is asked (m shows the plan)"
+
+    # -- actions: view ----------------------------------------------------
+
+    def action_toggle_detail(self) -> None:
+        pane = self.query_one(DetailPane)
+        pane.display = not pane.display
+        self._side_display()
+        if pane.display and self.table.selected_pid is not None:
+            self._load_detail(self.table.selected_pid)
+
+    def action_toggle_layouts(self) -> None:
+        panel = self.query_one(LayoutsPanel)
+        panel.display = not panel.display
+        self._side_display()
+
+    def _side_display(self) -> None:
+        side = self.query_one("#side")
+        side.display = self.query_one(DetailPane).display or self.query_one(LayoutsPanel).display
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.value = ""
+        box.display = False
+        self.filter_error = None
+        self.table.set_filter(None)
+        self.table.focus()
+        self._show_status()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        try:
+            f = parse_filter(event.value)
+        except FilterError as exc:
+            self.filter_error = str(exc)
+            event.input.add_class("-invalid")
+        else:
+            self.filter_error = None
+            event.input.remove_class("-invalid")
+            with self.batch_update():
+                self.table.set_filter(f)
+        self._show_status()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        if not event.value.strip():
+            event.input.display = False
+        self.table.focus()
+
+    def on_key(self, event: Key) -> None:
+        # Esc in the filter box clears it (the binding would not see the key).
+        if event.key == "escape":
+            box = self.query_one("#filter", Input)
+            if box.has_focus:
+                event.stop()
+                self.action_clear_filter()
+
+    def _sort_to(self, column: str, reverse: bool) -> None:
+        with self.batch_update():
+            self.table.set_sort(column, reverse)
+        self._show_status()
+
+    def action_sort_next(self) -> None:
+        keys = cols.COLUMN_KEYS
+        i = keys.index(self.table.sort_column)
+        self._sort_to(keys[(i + 1) % len(keys)], self.table.sort_reverse)
+
+    def action_sort_prev(self) -> None:
+        keys = cols.COLUMN_KEYS
+        i = keys.index(self.table.sort_column)
+        self._sort_to(keys[(i - 1) % len(keys)], self.table.sort_reverse)
+
+    def action_sort_invert(self) -> None:
+        self._sort_to(self.table.sort_column, not self.table.sort_reverse)
+
+    @on(DataTable.HeaderSelected, "#table")
+    def _header_clicked(self, event: DataTable.HeaderSelected) -> None:
+        key = event.column_key.value
+        if key not in cols.COLUMN_KEYS:
+            return
+        reverse = (not self.table.sort_reverse) if key == self.table.sort_column else False
+        self._sort_to(key, reverse)
+
+    def action_follow(self) -> None:
+        pid = self.table.selected_pid
+        if self.following is not None and (pid is None or pid == self.following):
+            self.notify(f"Stopped following {self.following}.", title="Follow")
+            self.following = None
+        elif pid is not None:
+            self.following = pid
+            self.notify(f"Following {pid}: the cursor stays on it.", title="Follow")
+        self._show_status()
+
+    def action_toggle_tag(self) -> None:
+        pid = self.table.selected_pid
+        if pid is None:
+            return
+        with self.batch_update():
+            self.table.toggle_tag(pid)
+            if self.table.cursor_row < self.table.row_count - 1:
+                self.table.move_cursor(row=self.table.cursor_row + 1)
+        self._show_status()
+
+    def action_untag_all(self) -> None:
+        n = self.table.untag_all()
+        self.notify(f"Untagged {n} processes." if n else "No process was tagged.", title="Tags")
+        self._show_status()
+
+    # -- actions: refresh -------------------------------------------------
+
+    def action_refresh(self) -> None:
+        self.request_scan()
+
+    def action_pause(self) -> None:
+        if not self.live:
+            self.notify("Automatic refresh is off in this session; r rescans.", title="Refresh")
+            return
+        self.paused = not self.paused
+        if self.paused:
+            self._stop_timer()
+        elif not self._scanning:
+            self._arm_timer()
+        self.notify("Refresh paused." if self.paused else "Refresh resumed.", title="Refresh")
+        self._show_status()
+
+    def action_interval(self) -> None:
+        def done(text: str | None) -> None:
+            if text is None:
+                return
+            self.interval = parse_interval(text)
+            if not self._scanning:
+                self._arm_timer()
+            self.notify(f"Refreshing every {self.interval:g} s.", title="Refresh")
+            self._show_status()
+
+        self.push_screen(IntervalDialog(self.interval), done)
+
+    # -- actions: other ---------------------------------------------------
+
+    def action_export(self) -> None:
+        def done(path: str | None) -> None:
+            if path is None:
+                return
+            self.export_path = path.strip()
+            self._export(Path(self.export_path))
+
+        self.push_screen(ExportDialog(self.export_path), done)
+
+    def _export(self, path: Path) -> None:
+        t = self.table
+        rows = [t.procs[pid].to_json() for pid in t.shown_pids]
+        doc = {
+            "kernel": self.facts.release if self.facts else None,
+            "filter": t.row_filter.text if t.row_filter else None,
+            "sort": {"column": t.sort_column, "reverse": t.sort_reverse},
+            "processes": rows,
+        }
+        try:
+            path.write_text(json.dumps(doc, indent=2) + "\n")
+        except OSError as exc:
+            self.notify(f"Cannot write {path}: {exc.strerror}", title="Export", severity="error")
+            return
+        self.notify(f"Exported {len(rows)} processes to {path.resolve()}.", title="Export")
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for a in keymap.ACTIONS:
+            if a.palette and a.action != "quit":
+                yield SystemCommand(
+                    f"{a.label}: {a.description}",
+                    f"key {a.display_keys}",
+                    getattr(self, f"action_{a.action}"),
+                )
+
+    # -- actions: move and switch -----------------------------------------
+
+    def _action_problem(self) -> str | None:
+        """Why no move may be attempted at all, in words; None when it may."""
+        if self.read_only:
+            return "read-only mode (started with --read-only): moves and type switches are off"
+        if self.helper is None:
+            return (
+                "no vdso-helper found: pass --helper PATH, set $VDSOTUI_HELPER, put it on "
+                "PATH or build it with make -C helper"
+            )
+        status = self.helper.status()
+        self.helper_status = status
+        if status.problem:
+            return f"the helper cannot be used: {status.problem}"
+        return None
+
+    @staticmethod
+    def _target_problem(p: ProcessVdso) -> str | None:
+        if not p.visible:
+            return f"{p.visibility.value.replace('_', ' ')}: there is no vdso of it to act on"
+        if p.no_vdso:
+            return "it has no vdso mapped"
+        return None
+
+    def _targets(self) -> list[ProcessVdso] | None:
+        t = self.table
+        pids = (
+            sorted(t.tags) if t.tags else ([t.selected_pid] if t.selected_pid is not None else [])
+        )
+        if not pids:
+            self.notify("No process selected.", title="Move", severity="warning")
+            return None
+        good: list[ProcessVdso] = []
+        skipped: list[str] = []
+        for pid in pids:
+            p = t.procs.get(pid)
+            if p is None:
+                skipped.append(f"{pid}: gone")
+                continue
+            why = self._target_problem(p)
+            if why:
+                skipped.append(f"{pid} ({p.command}): {why}")
+            else:
+                good.append(p)
+        if skipped:
+            self.notify("Skipped " + "; ".join(skipped), title="Move", severity="warning")
+        return good or None
+
+    def _open_remap(self, switch: bool) -> None:
+        what = "Switch type" if switch else "Move"
+        problem = self._action_problem()
+        if problem:
+            self.notify(problem[0].upper() + problem[1:] + ".", title=what, severity="error")
+            return
+        targets = self._targets()
+        if targets is None or self.helper is None:
+            return
+        types: tuple[VdsoType, ...] = tuple(VdsoType)
+        if self.facts is not None and self.facts.layouts:
+            types = self.facts.mappable_types
+        if switch and len(types) < 2:
+            self.notify(
+                "This kernel can map only one vdso type: nothing to switch to.",
+                title=what,
+                severity="error",
+            )
+            return
+        dialog = RemapDialog(self.helper, targets, switch, types)
+        self.push_screen(dialog, lambda req: self._remap_confirmed(req, what))
+
+    def action_move(self) -> None:
+        self._open_remap(switch=False)
+
+    def action_switch_type(self) -> None:
+        self._open_remap(switch=True)
+
+    def _remap_confirmed(self, req: RemapRequest | None, what: str) -> None:
+        if req is not None:
+            self.run_worker(self._remap(req, what), group="remap", exit_on_error=False)
+
+    async def _remap(self, req: RemapRequest, what: str) -> None:
+        helper = self.helper
+        if helper is None:
+            return
+        for pid in req.pids:
+            command = self.table.procs[pid].command if pid in self.table.procs else ""
+            try:
+                result = await asyncio.to_thread(
+                    helper.remap,
+                    pid,
+                    addr=req.addr,
+                    auto=req.addr is None,
+                    vdso_type=req.vdso_type,
+                    proxy=req.proxy,
+                )
+            except HelperError as exc:
+                self.notify(
+                    f"{pid} ({command}): " + explain_error(exc),
+                    title=f"{what} refused",
+                    severity="error",
+                    timeout=15,
+                )
+                continue
+            if isinstance(result, RemapResult):
+                self.notify(summarize_result(result, command), title=what, timeout=10)
+        self.table.untag_all()
+        self.request_scan()

@@ -1,0 +1,288 @@
+"""Modal dialogs: remap (move / switch type) with the helper's dry-run plan,
+the refresh interval and the JSON export path."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.console import Group, RenderableType
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Static
+
+from vdsotui.helper_client import HelperClient, HelperError, RemapPlan
+from vdsotui.model import ProcessVdso, VdsoType
+from vdsotui.tui.explain import explain_error, plan_lines
+
+PAGE = 4096
+MIN_INTERVAL = 0.2
+MAX_INTERVAL = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class RemapRequest:
+    """What the user confirmed; the app runs it for real."""
+
+    pids: tuple[int, ...]
+    addr: int | None  # None: auto placement
+    vdso_type: VdsoType | None  # None: keep the type (a move)
+    proxy: bool
+
+
+def parse_address(text: str) -> int | None:
+    """'' or 'auto' -> None (auto placement); else a page-aligned address."""
+    t = text.strip().lower()
+    if t in ("", "auto"):
+        return None
+    try:
+        value = int(t, 0)
+    except ValueError:
+        raise ValueError(f"{text.strip()!r} is not an address (e.g. 0x7f0000000000)") from None
+    if value <= 0:
+        raise ValueError("the address must be above zero")
+    if value % PAGE:
+        raise ValueError(f"{value:#x} is not a multiple of the page size ({PAGE})")
+    return value
+
+
+class RemapDialog(ModalScreen[RemapRequest | None]):
+    """Plan a move or a type switch with `--dry-run`, then ask for confirmation."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+r", "plan", "Plan again"),
+    ]
+
+    def __init__(
+        self,
+        helper: HelperClient,
+        targets: list[ProcessVdso],
+        switch: bool,
+        types: tuple[VdsoType, ...],
+    ) -> None:
+        super().__init__()
+        self.helper = helper
+        self.targets = targets
+        self.switch = switch
+        self.types = types
+        self.plans: dict[int, RemapPlan | HelperError] = {}
+        self.request: RemapRequest | None = None  # what the shown plan is for
+
+    # -- layout -----------------------------------------------------------
+
+    def _title(self) -> str:
+        verb = "Switch the vdso type of" if self.switch else "Move the vdso of"
+        if len(self.targets) == 1:
+            p = self.targets[0]
+            return f"{verb} {p.pid} ({p.command})"
+        return f"{verb} {len(self.targets)} tagged processes"
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="remap-box", classes="dialog"):
+            yield Label(self._title(), classes="dialog-title")
+            if self.switch:
+                yield Label("New type:")
+                current = self.targets[0].vdso_type
+                with RadioSet(id="remap-type"):
+                    first = next((t for t in self.types if t is not current), None)
+                    for t in self.types:
+                        yield RadioButton(t.label, value=t is first, name=t.label)
+            single = len(self.targets) == 1
+            yield Label(
+                "Address (empty for auto placement):"
+                if single
+                else "Placement: auto (one address cannot fit several processes)"
+            )
+            yield Input(placeholder="auto", id="remap-addr", disabled=not single)
+            yield Checkbox(
+                "Leave a proxy at the old base (keeps stale pointers working)",
+                value=True,
+                id="remap-proxy",
+            )
+            yield Label("", id="remap-error", classes="error-line")
+            with VerticalScroll(id="remap-plan"):
+                yield Static("Asking the helper for a plan…", id="remap-plan-body")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Confirm", variant="warning", id="remap-confirm", disabled=True)
+                yield Button("Plan again", id="remap-replan")
+                yield Button("Cancel", id="remap-cancel")
+
+    def on_mount(self) -> None:
+        self.action_plan()
+
+    # -- planning ---------------------------------------------------------
+
+    def _build_request(self) -> RemapRequest:
+        addr = parse_address(self.query_one("#remap-addr", Input).value)
+        vtype: VdsoType | None = None
+        if self.switch:
+            pressed = self.query_one("#remap-type", RadioSet).pressed_button
+            if pressed is None or pressed.name is None:
+                raise ValueError("choose the new type")
+            vtype = VdsoType.parse(pressed.name)
+        proxy = self.query_one("#remap-proxy", Checkbox).value
+        return RemapRequest(tuple(p.pid for p in self.targets), addr, vtype, proxy)
+
+    def action_plan(self) -> None:
+        error = self.query_one("#remap-error", Label)
+        try:
+            req = self._build_request()
+        except ValueError as exc:
+            error.update(str(exc))
+            self.query_one("#remap-confirm", Button).disabled = True
+            self.request = None
+            return
+        error.update("")
+        self.request = None
+        self.query_one("#remap-confirm", Button).disabled = True
+        self.query_one("#remap-plan-body", Static).update("Asking the helper for a plan…")
+        self.run_worker(self._plan(req), group="plan", exclusive=True)
+
+    async def _plan(self, req: RemapRequest) -> None:
+        plans: dict[int, RemapPlan | HelperError] = {}
+        for pid in req.pids:
+            try:
+                plans[pid] = await asyncio.to_thread(
+                    self.helper.remap,
+                    pid,
+                    addr=req.addr,
+                    auto=req.addr is None,
+                    vdso_type=req.vdso_type,
+                    proxy=req.proxy,
+                    dry_run=True,
+                )
+            except HelperError as exc:
+                plans[pid] = exc
+        self.plans = plans
+        self.query_one("#remap-plan-body", Static).update(self._plan_renderable())
+        ok = [pid for pid, pl in plans.items() if isinstance(pl, RemapPlan) and pl.ok]
+        if ok:
+            self.request = RemapRequest(tuple(ok), req.addr, req.vdso_type, req.proxy)
+        button = self.query_one("#remap-confirm", Button)
+        button.disabled = not ok
+        button.label = "Confirm" if len(ok) == len(req.pids) else f"Confirm {len(ok)}"
+
+    def _plan_renderable(self) -> RenderableType:
+        parts: list[RenderableType] = []
+        names = {p.pid: p.command for p in self.targets}
+        for pid, plan in self.plans.items():
+            head = Text(f"{pid} ({names.get(pid, '?')})", style="bold")
+            parts.append(head)
+            if isinstance(plan, HelperError):
+                parts.append(Text("  refused: " + explain_error(plan), style="bold red"))
+                continue
+            for line in plan_lines(plan):
+                parts.append(Text("  " + line))
+            for c in plan.checks:
+                mark = Text("  ✓ " if c.ok else "  ✗ ", style="green" if c.ok else "bold red")
+                mark.append(f"{c.name}: {c.detail}", style="" if c.ok else "red")
+                parts.append(mark)
+            if plan.steps:
+                parts.append(Text("  steps: " + "; ".join(plan.steps), style="dim"))
+            if not plan.ok:
+                parts.append(Text("  a check failed: this one will not be run", style="bold red"))
+        return Group(*parts)
+
+    # -- events -----------------------------------------------------------
+
+    @on(Input.Submitted, "#remap-addr")
+    def _addr_submitted(self) -> None:
+        self.action_plan()
+
+    @on(Checkbox.Changed)
+    @on(RadioSet.Changed)
+    def _options_changed(self) -> None:
+        self.action_plan()
+
+    @on(Button.Pressed, "#remap-replan")
+    def _replan(self) -> None:
+        self.action_plan()
+
+    @on(Button.Pressed, "#remap-confirm")
+    def _confirm(self) -> None:
+        if self.request is not None:
+            self.dismiss(self.request)
+
+    @on(Button.Pressed, "#remap-cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ValueDialog(ModalScreen[str | None]):
+    """One line of input with a check; dismisses with the text or None."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, prompt: str, value: str, dialog_id: str) -> None:
+        super().__init__(id=dialog_id)
+        self.title_text = title
+        self.prompt = prompt
+        self.initial = value
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog small-dialog"):
+            yield Label(self.title_text, classes="dialog-title")
+            yield Label(self.prompt)
+            yield Input(value=self.initial, id="value-input")
+            yield Label("", id="value-error", classes="error-line")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("OK", variant="primary", id="value-ok")
+                yield Button("Cancel", id="value-cancel")
+
+    def check(self, text: str) -> str | None:
+        """An error message, or None when `text` is acceptable."""
+        return None
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#value-ok")
+    def _submit(self) -> None:
+        text = self.query_one("#value-input", Input).value
+        problem = self.check(text)
+        if problem:
+            self.query_one("#value-error", Label).update(problem)
+            return
+        self.dismiss(text)
+
+    @on(Button.Pressed, "#value-cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+def parse_interval(text: str) -> float:
+    try:
+        value = float(text.strip())
+    except ValueError:
+        raise ValueError(f"{text.strip()!r} is not a number of seconds") from None
+    if not MIN_INTERVAL <= value <= MAX_INTERVAL:
+        raise ValueError(f"the interval must be between {MIN_INTERVAL:g} and {MAX_INTERVAL:g} s")
+    return value
+
+
+class IntervalDialog(ValueDialog):
+    def __init__(self, current: float) -> None:
+        super().__init__(
+            "Refresh interval", "Seconds between scans:", f"{current:g}", "interval-dialog"
+        )
+
+    def check(self, text: str) -> str | None:
+        try:
+            parse_interval(text)
+        except ValueError as exc:
+            return str(exc)
+        return None
+
+
+class ExportDialog(ValueDialog):
+    def __init__(self, default: str) -> None:
+        super().__init__(
+            "Export as JSON", "File to write (the shown rows, in order):", default, "export-dialog"
+        )
+
+    def check(self, text: str) -> str | None:
+        return None if text.strip() else "give a file name"

@@ -1,0 +1,82 @@
+"""The help screen: every key from the key table, the filter syntax and
+what the state words mean."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from vdsotui.tui.keymap import ACTIONS
+
+STATES = (
+    ("ok", "the vdso is where exec put it, of the process's own type"),
+    ("moved", "the base differs from AT_SYSINFO_EHDR in auxv"),
+    ("proxy", "a proxy of an old vdso still sits at an old base"),
+    ("mode!=type", "the process runs as one mode but has another type's vdso"),
+    ("no vdso", "a live address space without a [vdso]"),
+    ("not visible", "not yours to read (run as its owner, or root)"),
+    ("kernel thread", "no address space at all"),
+    ("zombie", "exited, not reaped: no address space left"),
+)
+
+NAV = (
+    ("↑ ↓ PgUp PgDn Home End", "move the cursor; a mouse click selects, a header click sorts"),
+    ("Enter", "show the detail of the selected process"),
+)
+
+
+def help_renderable() -> RenderableType:
+    keys = Table(box=None, show_header=False, padding=(0, 2), expand=False)
+    keys.add_column(style="bold cyan", no_wrap=True)
+    keys.add_column()
+    group = None
+    for a in ACTIONS:
+        if a.group != group:
+            group = a.group
+            keys.add_row(Text(group, style="bold underline"), "")
+        keys.add_row(a.display_keys, a.description)
+    keys.add_row(Text("Move around", style="bold underline"), "")
+    for k, d in NAV:
+        keys.add_row(k, d)
+    states = Table(box=None, show_header=False, padding=(0, 2))
+    states.add_column(style="bold yellow", no_wrap=True)
+    states.add_column()
+    for k, d in STATES:
+        states.add_row(k, d)
+    filt = Text(
+        "Filter: words must all match. 1234 = that pid; pid:, user:, mode:, type:, state: "
+        "match one field; other words are searched in pid, user, command, mode, type and "
+        "state. Start with ! for a regular expression.",
+    )
+    return Group(
+        Text("vdsotui keys", style="bold reverse"),
+        keys,
+        Text(""),
+        Text("States", style="bold underline"),
+        states,
+        Text(""),
+        filt,
+        Text(""),
+        Text("Esc, q or ? closes this screen.", style="dim"),
+    )
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,question_mark,f1", "close", "Close"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-box", classes="dialog"):
+            yield Static(help_renderable(), id="help-body")
+
+    def action_close(self) -> None:
+        self.dismiss(None)

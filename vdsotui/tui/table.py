@@ -1,0 +1,255 @@
+"""The process table: one row per process, updated incrementally.
+
+A refresh touches only the rows the scan reports as added, changed or
+removed, updates only the cells whose text or style changed, sorts at most
+once and puts the cursor back on the process it was on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual._two_way_dict import TwoWayDict
+from textual.widgets import DataTable
+from textual.widgets.data_table import CellKey, ColumnKey, RowKey
+
+from vdsotui.model import ProcessVdso
+from vdsotui.tui import columns as cols
+from vdsotui.tui.filtering import Filter
+
+_ALL_KEYS = cols.COLUMN_KEYS
+_JUSTIFY = {c.key: c.justify for c in cols.COLUMNS}
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyStats:
+    """What one refresh did to the table (the benchmark prints these)."""
+
+    added: int
+    updated_cells: int
+    removed: int
+    sorted: bool
+
+
+class ProcessTable(DataTable[Text]):
+    """DataTable keyed by pid (`str(pid)`), showing the processes that pass the filter."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=False, cell_padding=1)
+        self.procs: dict[int, ProcessVdso] = {}
+        self.tags: set[int] = set()
+        self.row_filter: Filter | None = None
+        self.sort_column = "pid"
+        self.sort_reverse = False
+        # What each shown row currently displays, to update only what changed.
+        self._shown: dict[int, tuple[cols.Cell, ...]] = {}
+
+    def on_mount(self) -> None:
+        for c in cols.COLUMNS:
+            self.add_column(self._header(c.key), width=c.width, key=c.key)
+
+    # -- queries ------------------------------------------------------------
+
+    @property
+    def selected_pid(self) -> int | None:
+        if self.row_count == 0:
+            return None
+        key = self._row_locations.get_key(self.cursor_row)
+        return int(key.value) if key is not None and key.value is not None else None
+
+    @property
+    def shown_pids(self) -> list[int]:
+        """Shown pids in display order."""
+        order = sorted(self._row_locations._forward.items(), key=lambda kv: kv[1])
+        return [int(k.value) for k, _ in order if k.value is not None]
+
+    def is_shown(self, pid: int) -> bool:
+        return pid in self._shown
+
+    # -- updates ------------------------------------------------------------
+
+    def apply(
+        self,
+        processes: Mapping[int, ProcessVdso],
+        added: Iterable[int],
+        changed: Iterable[int],
+        removed: Iterable[int],
+    ) -> ApplyStats:
+        """Bring the table in line with a scan, touching only what changed."""
+        keep = self.selected_pid
+        keep_index = self.cursor_row
+        self.procs = dict(processes)
+        self.tags &= self.procs.keys()
+        drop: list[int] = []
+        new: list[int] = []
+        updated = 0
+        need_sort = False
+        for pid in removed:
+            if pid in self._shown:
+                drop.append(pid)
+        for pid in (*added, *changed):
+            p = self.procs.get(pid)
+            if p is None:
+                if pid in self._shown:
+                    drop.append(pid)
+                continue
+            wanted = self.row_filter is None or self.row_filter(p)
+            if pid not in self._shown:
+                if wanted:
+                    new.append(pid)
+                continue
+            if not wanted:
+                drop.append(pid)
+                continue
+            n, moved_in_sort = self._update_row(p)
+            updated += n
+            need_sort = need_sort or moved_in_sort
+        self._remove_rows(drop)
+        for pid in new:
+            self._add_row(self.procs[pid])
+        if new:
+            need_sort = True
+        if need_sort:
+            self._sort()
+        self._restore_cursor(keep, keep_index)
+        return ApplyStats(len(new), updated, len(drop), need_sort)
+
+    def rebuild(self) -> None:
+        """Re-apply the filter to every known process (after the filter changed)."""
+        keep = self.selected_pid
+        keep_index = self.cursor_row
+        wanted = {
+            pid for pid, p in self.procs.items() if self.row_filter is None or self.row_filter(p)
+        }
+        self._remove_rows([pid for pid in self._shown if pid not in wanted])
+        added = [pid for pid in wanted if pid not in self._shown]
+        for pid in added:
+            self._add_row(self.procs[pid])
+        if added:
+            self._sort()
+        self._restore_cursor(keep, keep_index)
+
+    def set_filter(self, row_filter: Filter | None) -> None:
+        self.row_filter = row_filter
+        self.rebuild()
+
+    def set_sort(self, column: str, reverse: bool) -> None:
+        keep = self.selected_pid
+        old = self.sort_column
+        self.sort_column = column
+        self.sort_reverse = reverse
+        for key in {old, column}:
+            self.columns[ColumnKey(key)].label = self._header(key)
+        self._sort()
+        self._restore_cursor(keep, self.cursor_row)
+        self.refresh()
+
+    def toggle_tag(self, pid: int) -> bool:
+        """Tag or untag; returns whether `pid` is tagged now."""
+        if pid in self.tags:
+            self.tags.discard(pid)
+        elif pid in self.procs:
+            self.tags.add(pid)
+        p = self.procs.get(pid)
+        if p is not None and pid in self._shown:
+            self._update_row(p)
+        return pid in self.tags
+
+    def untag_all(self) -> int:
+        old = list(self.tags)
+        self.tags.clear()
+        for pid in old:
+            p = self.procs.get(pid)
+            if p is not None and pid in self._shown:
+                self._update_row(p)
+        return len(old)
+
+    def select_pid(self, pid: int) -> bool:
+        key = RowKey(str(pid))
+        index = self._row_locations.get(key)
+        if index is None:
+            return False
+        self.move_cursor(row=index)
+        return True
+
+    # -- internals ---------------------------------------------------------
+
+    def _header(self, key: str) -> Text:
+        c = cols.column(key)
+        if key != self.sort_column:
+            return Text(c.label, justify=c.justify)  # type: ignore[arg-type]
+        arrow = "▼" if self.sort_reverse else "▲"
+        return Text(f"{c.label}{arrow}", style="bold underline", justify=c.justify)  # type: ignore[arg-type]
+
+    def _add_row(self, p: ProcessVdso) -> None:
+        cells = cols.row_cells(p, p.pid in self.tags)
+        self._shown[p.pid] = cells
+        self.add_row(
+            *(cols.render(c, _JUSTIFY[k]) for k, c in zip(_ALL_KEYS, cells, strict=True)),
+            key=str(p.pid),
+        )
+
+    def _update_row(self, p: ProcessVdso) -> tuple[int, bool]:
+        """Update the cells that changed; returns (cells updated, sort column changed)."""
+        old = self._shown[p.pid]
+        cells = cols.row_cells(p, p.pid in self.tags)
+        if cells == old:
+            return 0, False
+        self._shown[p.pid] = cells
+        n = 0
+        row_key = str(p.pid)
+        sort_moved = False
+        for key, before, after in zip(_ALL_KEYS, old, cells, strict=True):
+            if before != after:
+                self.update_cell(row_key, key, cols.render(after, _JUSTIFY[key]))
+                n += 1
+                if key == self.sort_column:
+                    sort_moved = True
+        return n, sort_moved
+
+    def _remove_rows(self, pids: list[int]) -> None:
+        """Remove many rows in one pass (DataTable.remove_row is O(rows) each)."""
+        if not pids:
+            return
+        doomed = {RowKey(str(pid)) for pid in pids}
+        for pid in pids:
+            self._shown.pop(pid, None)
+        survivors = sorted(
+            (
+                (index, key)
+                for key, index in self._row_locations._forward.items()
+                if key not in doomed
+            ),
+        )
+        self._row_locations = TwoWayDict({key: i for i, (_, key) in enumerate(survivors)})
+        for key in doomed:
+            row_data = self._data.pop(key, None)
+            if row_data is not None:
+                for column_key in row_data:
+                    self._updated_cells.discard(CellKey(key, column_key))
+            self.rows.pop(key, None)
+            self._new_rows.discard(key)
+        self._require_update_dimensions = True
+        self._update_count += 1
+        self.cursor_coordinate = self.cursor_coordinate
+        self.hover_coordinate = self.hover_coordinate
+        self.refresh(layout=True)
+
+    def _sort(self) -> None:
+        fn = cols.sort_key(self.sort_column)
+        procs = self.procs
+
+        def key(pid_cell: Text) -> object:
+            return fn(procs[int(pid_cell.plain.lstrip(cols.TAG_MARK))])
+
+        self.sort("pid", key=key, reverse=self.sort_reverse)
+
+    def _restore_cursor(self, pid: int | None, index: int) -> None:
+        if self.row_count == 0:
+            return
+        if pid is not None and self.select_pid(pid):
+            return
+        # The process vanished or was filtered out: stay at the same place.
+        self.move_cursor(row=min(max(index, 0), self.row_count - 1))
