@@ -568,7 +568,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: subject --status FILE [--threads N] [--blocker] [--blocker-ms MS]\n"
-		"               [--signals] [--exit-after-ms MS] [--busy]\n");
+		"               [--signals] [--exit-after-ms MS] [--busy | --idle-in-vdso]\n");
 	exit(2);
 }
 
@@ -620,12 +620,13 @@ int main(int argc, char **argv)
 		{ "signals", no_argument, NULL, 'S' },
 		{ "exit-after-ms", required_argument, NULL, 'x' },
 		{ "busy", no_argument, NULL, 'y' },
+		{ "idle-in-vdso", no_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	const char *status_path = NULL;
 	long nthreads = 0, exit_after = 0;
-	int use_blocker = 0, use_signals = 0, busy = 0, c;
+	int use_blocker = 0, use_signals = 0, busy = 0, idle_in_vdso = 0, c;
 	pthread_t tids[MAX_THREADS], btid;
 	struct tstate t = { 0 };
 	int64_t start, now;
@@ -642,6 +643,7 @@ int main(int argc, char **argv)
 		case 'S': use_signals = 1; break;
 		case 'x': exit_after = parse_num("--exit-after-ms", optarg, 1, LONG_MAX); break;
 		case 'y': busy = 1; break;
+		case 'i': idle_in_vdso = 1; break;
 		default: usage();
 		}
 	}
@@ -708,7 +710,12 @@ int main(int argc, char **argv)
 		ST_ADD(st->heartbeat, 1);
 		if (exit_after && now - start >= exit_after * 1000000LL)
 			break;
-		if (!busy) {
+		if (idle_in_vdso) {
+			/* i386: glibc sleeps inside __kernel_vsyscall */
+			struct timespec d = { 0, 100000 };
+
+			clock_nanosleep(CLOCK_MONOTONIC, 0, &d, NULL);
+		} else if (!busy) {
 			/* leave CPU to the others; workers are the hammering kind */
 			struct ktimespec d = { 0, 100000 };
 
