@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* helper/inject.c: ptrace syscall injection into every kind of x86 target. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "inject.h"
+#include "maps.h"
+#include "proc.h"
+
+#define USER64_CS 0x33
+#define USER32_CS 0x23
+#define USER_DS 0x2b
+
+static struct tthread *find_thread(struct target *t, pid_t tid)
+{
+	for (int i = 0; i < t->nthreads; i++)
+		if (t->th[i].tid == tid)
+			return &t->th[i];
+	return NULL;
+}
+
+static void drop_thread(struct target *t, struct tthread *th)
+{
+	*th = t->th[--t->nthreads];
+}
+
+/*
+ * Wait until @tid sits in its interrupt stop. Signals that reach it first
+ * are handed back to it unchanged (the pending interrupt stops it right
+ * after). Returns 0, or -ESRCH if the thread died.
+ */
+static int wait_interrupt_stop(pid_t tid)
+{
+	int st;
+
+	for (;;) {
+		if (waitpid(tid, &st, __WALL) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (WIFEXITED(st) || WIFSIGNALED(st))
+			return -ESRCH;
+		if (!WIFSTOPPED(st))
+			continue;
+		if ((st >> 16) == PTRACE_EVENT_STOP)
+			return 0;
+		if ((st >> 16) == 0)	/* signal-delivery-stop: deliver it as if we were not here */
+			ptrace(PTRACE_CONT, tid, 0, (void *)(long)WSTOPSIG(st));
+		else
+			ptrace(PTRACE_CONT, tid, 0, 0);
+	}
+}
+
+int target_seize(struct target *t, pid_t pid, char *why, size_t whylen)
+{
+	static pid_t tids[TARGET_MAX_THREADS];
+	int changed, n, err;
+
+	memset(t, 0, sizeof(*t));
+	t->pid = pid;
+	t->memfd = -1;
+	t->th = calloc(TARGET_MAX_THREADS, sizeof(*t->th));
+	if (!t->th)
+		return -ENOMEM;
+	clock_gettime(CLOCK_MONOTONIC, &t->t_seize);
+	/* threads may be created until all are stopped: repeat until nothing new */
+	do {
+		changed = 0;
+		n = proc_tids(pid, tids, TARGET_MAX_THREADS);
+		if (n < 0) {
+			err = n == -ENOENT ? -ESRCH : n;
+			snprintf(why, whylen, "cannot list threads of %d: %s", (int)pid, strerror(-err));
+			goto fail;
+		}
+		for (int i = 0; i < n; i++) {
+			struct tthread *th;
+
+			if (find_thread(t, tids[i]))
+				continue;
+			if (ptrace(PTRACE_SEIZE, tids[i], 0, 0) < 0) {
+				int tracer;
+
+				if (errno == ESRCH)
+					continue;	/* the thread exited meanwhile */
+				err = -errno;
+				tracer = proc_tracer(pid);
+				if (err == -EPERM && tracer > 0) {
+					err = -EBUSY;
+					snprintf(why, whylen, "target is already traced by pid %d", tracer);
+				} else {
+					snprintf(why, whylen, "cannot seize thread %d: %s", (int)tids[i],
+						 strerror(-err));
+				}
+				goto fail;
+			}
+			th = &t->th[t->nthreads++];
+			th->tid = tids[i];
+			if (ptrace(PTRACE_INTERRUPT, th->tid, 0, 0) < 0 || wait_interrupt_stop(th->tid) < 0) {
+				ptrace(PTRACE_DETACH, th->tid, 0, 0);
+				drop_thread(t, th);
+				continue;
+			}
+			changed = 1;
+		}
+	} while (changed);
+	if (!find_thread(t, pid)) {
+		err = -ESRCH;
+		snprintf(why, whylen, "target %d exited", (int)pid);
+		goto fail;
+	}
+	for (int i = 0; i < t->nthreads; i++) {
+		struct tthread *th = &t->th[i];
+
+		if (ptrace(PTRACE_GETREGS, th->tid, 0, &th->regs) < 0 ||
+		    ptrace(PTRACE_GETSIGMASK, th->tid, (void *)sizeof(th->sigmask), &th->sigmask) < 0) {
+			err = -errno;
+			snprintf(why, whylen, "cannot read registers of thread %d: %s", (int)th->tid,
+				 strerror(-err));
+			goto fail;
+		}
+		th->mode = th->regs.cs == USER32_CS ? MODE_I386 : MODE_X86_64;
+	}
+	t->memfd = mem_open(pid);
+	if (t->memfd < 0) {
+		err = t->memfd;
+		snprintf(why, whylen, "cannot open memory of %d: %s", (int)pid, strerror(-err));
+		goto fail;
+	}
+	return 0;
+fail:
+	target_release(t);
+	return err;
+}
+
+/* An executable file-backed page to run "syscall; int3" from. */
+static int place_stub(struct target *t)
+{
+	static const unsigned char code[8] = { 0x0f, 0x05, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc };
+	struct maps m;
+	int err = -ENOEXEC;
+
+	if (t->stub_written)
+		return 0;
+	err = maps_read(t->pid, &m);
+	if (err)
+		return err;
+	err = -ENOEXEC;
+	for (int i = 0; i < m.n; i++) {
+		if (m.e[i].perms[2] != 'x' || m.e[i].name[0] != '/' || m.e[i].end - m.e[i].start < 8)
+			continue;
+		t->stub = m.e[i].start;
+		err = 0;
+		break;
+	}
+	maps_free(&m);
+	if (err)
+		return err;
+	err = mem_read(t->memfd, t->stub, t->stub_saved, sizeof(t->stub_saved));
+	if (err)
+		return err;
+	err = mem_write(t->memfd, t->stub, code, sizeof(code));
+	if (err)
+		return err;
+	t->stub_written = 1;
+	return 0;
+}
+
+int target_syscall(struct target *t, long nr, unsigned long a1, unsigned long a2,
+		   unsigned long a3, unsigned long a4, unsigned long a5, unsigned long a6,
+		   long *ret)
+{
+	struct tthread *th = find_thread(t, t->pid);
+	struct user_regs_struct r;
+	/* everything blocked but SIGTRAP: blocking it would make int3 reset its handler */
+	uint64_t mask = ~(1ULL << (SIGTRAP - 1));
+	int err, st;
+
+	if (!th)
+		return -ESRCH;
+	err = place_stub(t);
+	if (err)
+		return err;
+	th->dirty = 1;
+	r = th->regs;
+	r.rip = t->stub;
+	r.cs = USER64_CS;
+	r.ss = USER_DS;
+	r.orig_rax = (unsigned long)-1;	/* no syscall restart on the way out */
+	r.rax = (unsigned long)nr;
+	r.rdi = a1;
+	r.rsi = a2;
+	r.rdx = a3;
+	r.r10 = a4;
+	r.r8 = a5;
+	r.r9 = a6;
+	if (ptrace(PTRACE_SETSIGMASK, th->tid, (void *)sizeof(mask), &mask) < 0 ||
+	    ptrace(PTRACE_SETREGS, th->tid, 0, &r) < 0 ||
+	    ptrace(PTRACE_CONT, th->tid, 0, 0) < 0)
+		return -errno;
+	t->injections++;
+	for (;;) {
+		if (waitpid(th->tid, &st, __WALL) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (WIFEXITED(st) || WIFSIGNALED(st)) {
+			drop_thread(t, th);
+			return -ESRCH;
+		}
+		if (!WIFSTOPPED(st))
+			continue;
+		if ((st >> 16) == 0 && WSTOPSIG(st) == SIGTRAP) {
+			if (ptrace(PTRACE_GETREGS, th->tid, 0, &r) < 0)
+				return -errno;
+			if (r.rip == t->stub + 3)
+				break;
+		}
+		if ((st >> 16) == 0 && WSTOPSIG(st) != SIGTRAP && WSTOPSIG(st) != SIGSTOP) {
+			/* a fault in our stub: stop injecting, the caller rolls back */
+			th->in_trap = 1;
+			return -EFAULT;
+		}
+		/* group-stop or SIGSTOP: keep going, the stop is re-raised at detach */
+		if (ptrace(PTRACE_CONT, th->tid, 0, 0) < 0)
+			return -errno;
+	}
+	th->in_trap = 1;
+	*ret = (long)r.rax;
+	return 0;
+}
+
+void target_release(struct target *t)
+{
+	if (!t->th)
+		return;
+	if (t->stub_written && t->memfd >= 0)
+		mem_write(t->memfd, t->stub, t->stub_saved, sizeof(t->stub_saved));
+	t->stub_written = 0;
+	for (int i = 0; i < t->nthreads; i++) {
+		struct tthread *th = &t->th[i];
+
+		if (th->dirty) {
+			ptrace(PTRACE_SETREGS, th->tid, 0, &th->regs);
+			ptrace(PTRACE_SETSIGMASK, th->tid, (void *)sizeof(th->sigmask), &th->sigmask);
+		}
+		/* from our int3 stop, data 0 discards the SIGTRAP; a restart happens by itself */
+		ptrace(PTRACE_DETACH, th->tid, 0, 0);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t->t_detach);
+	if (t->memfd >= 0)
+		close(t->memfd);
+	t->memfd = -1;
+	free(t->th);
+	t->th = NULL;
+}
+
+long target_stop_ns(const struct target *t)
+{
+	return (t->t_detach.tv_sec - t->t_seize.tv_sec) * 1000000000L +
+	       (t->t_detach.tv_nsec - t->t_seize.tv_nsec);
+}
+
+int target_adopt(struct target *t, pid_t pid)
+{
+	struct tthread *th;
+	int err;
+
+	memset(t, 0, sizeof(*t));
+	t->pid = pid;
+	t->memfd = -1;
+	t->th = calloc(1, sizeof(*t->th));
+	if (!t->th)
+		return -ENOMEM;
+	clock_gettime(CLOCK_MONOTONIC, &t->t_seize);
+	th = &t->th[0];
+	th->tid = pid;
+	t->nthreads = 1;
+	if (ptrace(PTRACE_GETREGS, pid, 0, &th->regs) < 0 ||
+	    ptrace(PTRACE_GETSIGMASK, pid, (void *)sizeof(th->sigmask), &th->sigmask) < 0) {
+		err = -errno;
+		goto fail;
+	}
+	th->mode = th->regs.cs == USER32_CS ? MODE_I386 : MODE_X86_64;
+	t->memfd = mem_open(pid);
+	if (t->memfd < 0) {
+		err = t->memfd;
+		goto fail;
+	}
+	return 0;
+fail:
+	free(t->th);
+	t->th = NULL;
+	return err;
+}

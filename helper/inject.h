@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * helper/inject.h: stop every thread of a target, run syscalls in it, and
+ * put everything back.
+ *
+ * Every injected syscall runs in 64-bit mode (CS 0x33), also in i386 and x32
+ * targets: ARCH_MAP_VDSO_* exists only there, and 64-bit mremap/mmap reach
+ * the whole address space. The thread's own CS is restored afterwards.
+ */
+#ifndef VDSO_HELPER_INJECT_H
+#define VDSO_HELPER_INJECT_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/user.h>
+#include <time.h>
+
+#define TARGET_MAX_THREADS 4096
+
+struct tthread {
+	pid_t tid;
+	int mode;			/* from CS: MODE_X86_64 or MODE_I386 */
+	int dirty;			/* regs or mask changed: restore before detach */
+	int in_trap;			/* stopped at our int3 (signal-delivery-stop) */
+	struct user_regs_struct regs;	/* as found; edited only by inject_set_ip() */
+	uint64_t sigmask;
+};
+
+struct target {
+	pid_t pid;
+	int memfd;
+	int nthreads;
+	struct tthread *th;
+	unsigned long stub;		/* where "syscall; int3" is written */
+	unsigned char stub_saved[8];
+	int stub_written;
+	struct timespec t_seize, t_detach;
+	int injections;
+};
+
+/* Seize and interrupt every thread until the set is stable. 0 or -errno. */
+int  target_seize(struct target *t, pid_t pid, char *why, size_t whylen);
+/* A single-threaded tracee already in a ptrace stop (exec event). */
+int  target_adopt(struct target *t, pid_t pid);
+/* Run one syscall; its return value (or -errno) in *ret. 0, or -errno if injection failed. */
+int  target_syscall(struct target *t, long nr, unsigned long a1, unsigned long a2,
+		    unsigned long a3, unsigned long a4, unsigned long a5, unsigned long a6,
+		    long *ret);
+/* Restore registers, masks and code; detach all. Safe to call twice. */
+void target_release(struct target *t);
+long target_stop_ns(const struct target *t);
+
+#endif

@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* helper/layout.c: per-type vdso layout, from the kernel or by probing. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "layout.h"
+#include "maps.h"
+#include "parse.h"
+
+#define IMG_MAX (1UL << 20)
+
+int kernel_has_vdso_syscalls(void)
+{
+	/* a NULL info pointer: EFAULT (or EINVAL) if it exists, ENOSYS if not */
+	long r = syscall(NR_vdso_get_info, 1, NULL);
+
+	return !(r < 0 && errno == ENOSYS);
+}
+
+long arch_map_vdso_code(int type)
+{
+	switch (type) {
+	case 0: return ARCH_MAP_VDSO_32_;
+	case 1: return ARCH_MAP_VDSO_64_;
+	case 2: return ARCH_MAP_VDSO_X32_;
+	default: return -1;
+	}
+}
+
+struct probe_result {
+	long err;			/* 0, or the errno of the step that failed */
+	int step;			/* 1 munmap, 2 arch_prctl, 3 maps */
+	unsigned long vvar_start, base, end;
+	int vvar_vmas;
+};
+
+static int write_all(int fd, const void *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p = (const char *)p + w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int read_all(int fd, void *p, size_t n)
+{
+	while (n) {
+		ssize_t r = read(fd, p, n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		p = (char *)p + r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+/* In the child: no vdso from here on, so only raw syscalls and plain libc. */
+static void __attribute__((noreturn)) probe_child(int type, int fd, int want_img)
+{
+	struct probe_result res = { 0 };
+	struct maps m;
+	struct block b;
+	long r;
+
+	if (maps_read(0 + getpid(), &m) || maps_find_block(&m, &b)) {
+		res.err = ENOENT;
+		res.step = 3;
+		goto out;
+	}
+	maps_free(&m);
+	if (syscall(SYS_munmap, b.vvar_start, b.end - b.vvar_start) < 0) {
+		res.err = errno;
+		res.step = 1;
+		goto out;
+	}
+	r = syscall(SYS_arch_prctl, arch_map_vdso_code(type), 0UL);
+	if (r < 0) {
+		res.err = errno;
+		res.step = 2;
+		goto out;
+	}
+	if (maps_read(getpid(), &m) || maps_find_block(&m, &b)) {
+		res.err = ENOENT;
+		res.step = 3;
+		goto out;
+	}
+	maps_free(&m);
+	res.vvar_start = b.vvar_start;
+	res.base = b.base;
+	res.end = b.end;
+	res.vvar_vmas = b.nvmas - 1;
+out:
+	if (write_all(fd, &res, sizeof(res)) == 0 && !res.err && want_img &&
+	    res.end - res.base <= IMG_MAX)
+		write_all(fd, (const void *)res.base, res.end - res.base);
+	_exit(0);
+}
+
+static int probe(int type, struct probe_result *res, unsigned char **img, size_t *imglen)
+{
+	int pfd[2], st;
+	pid_t child;
+
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return -errno;
+	child = fork();
+	if (child < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return -errno;
+	}
+	if (child == 0) {
+		close(pfd[0]);
+		probe_child(type, pfd[1], img != NULL);
+	}
+	close(pfd[1]);
+	memset(res, 0, sizeof(*res));
+	if (read_all(pfd[0], res, sizeof(*res)) < 0) {
+		res->err = EIO;
+		res->step = 3;
+	}
+	if (!res->err && img) {
+		*imglen = res->end - res->base;
+		*img = malloc(*imglen);
+		if (!*img || read_all(pfd[0], *img, *imglen) < 0) {
+			free(*img);
+			*img = NULL;
+			res->err = EIO;
+			res->step = 3;
+		}
+	}
+	close(pfd[0]);
+	while (waitpid(child, &st, 0) < 0 && errno == EINTR)
+		;
+	return 0;
+}
+
+int layout_get(int type, struct layout *l, unsigned char **img, size_t *imglen)
+{
+	struct probe_result res;
+	struct vdso_info_uapi info;
+	const char *name = vdso_type_name(type);
+	int err;
+
+	memset(l, 0, sizeof(*l));
+	l->vvar_vmas = -1;
+	if (!name)
+		return -EINVAL;
+	err = probe(type, &res, img, imglen);
+	if (err)
+		return err;
+	if (!res.err) {
+		l->available = 1;
+		l->before = res.base - res.vvar_start;
+		l->after = res.end - res.base;
+		l->alignment = (unsigned long)sysconf(_SC_PAGESIZE);
+		l->vvar_vmas = res.vvar_vmas;
+	} else {
+		static const char *const step[] = { "", "munmap", "arch_prctl", "maps" };
+
+		if (res.step == 2)
+			snprintf(l->reason, sizeof(l->reason), "kernel cannot map %s vdso (ARCH_MAP_VDSO_%s: %s)",
+				 name, type == 0 ? "32" : type == 1 ? "64" : "X32", strerrorname_np((int)res.err) ?: "?");
+		else
+			snprintf(l->reason, sizeof(l->reason), "probe failed at %s: %s",
+				 step[res.step & 3], strerror((int)res.err));
+	}
+	if (kernel_has_vdso_syscalls()) {
+		long r = syscall(NR_vdso_get_info, type, &info);
+
+		l->from_syscall = 1;
+		if (r == 0) {
+			l->available = 1;
+			l->before = (unsigned long)info.space_needed_before;
+			l->after = (unsigned long)info.space_needed_after;
+			l->alignment = (unsigned long)info.alignment;
+			l->reason[0] = '\0';
+		} else {
+			l->available = 0;
+			snprintf(l->reason, sizeof(l->reason), "vdso_get_info(%s): %s", name,
+				 strerrorname_np(errno) ?: "?");
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * helper/layout.h: what each vdso type looks like on this kernel.
+ *
+ * vdso_get_info (473) when the kernel has it; otherwise a probe: a child
+ * that unmaps its own vdso block, maps the wanted type with
+ * arch_prctl(ARCH_MAP_VDSO_*) and reports what it got.
+ */
+#ifndef VDSO_HELPER_LAYOUT_H
+#define VDSO_HELPER_LAYOUT_H
+
+#include <stddef.h>
+
+#define NR_vdso_get_info 473
+#define NR_vdso_remap 474
+
+#define ARCH_MAP_VDSO_X32_ 0x2001
+#define ARCH_MAP_VDSO_32_ 0x2002
+#define ARCH_MAP_VDSO_64_ 0x2003
+
+struct vdso_info_uapi {			/* struct vdso_info of the kernel patch */
+	unsigned long long space_needed_before;
+	unsigned long long space_needed_after;
+	unsigned long long alignment;
+};
+
+struct layout {
+	int available;
+	int from_syscall;
+	unsigned long before, after, alignment;
+	int vvar_vmas;			/* -1 when unknown */
+	char reason[160];
+};
+
+int  kernel_has_vdso_syscalls(void);
+long arch_map_vdso_code(int type);	/* ARCH_MAP_VDSO_* for a vdso type */
+/* Fill @l for @type. With @img, also the raw text (malloc'ed) into *img / *imglen. */
+int  layout_get(int type, struct layout *l, unsigned char **img, size_t *imglen);
+
+#endif

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* helper/proc.h: facts about a process read from /proc. */
+#ifndef VDSO_HELPER_PROC_H
+#define VDSO_HELPER_PROC_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Process modes; the values of the vdso types they call. */
+#define MODE_I386	0
+#define MODE_X86_64	1
+#define MODE_X32	2
+#define MODE_UNKNOWN	(-1)
+
+const char *mode_name(int mode);	/* "unknown" for MODE_UNKNOWN */
+int  proc_exe_mode(pid_t pid);		/* from /proc/P/exe's ELF header */
+int  proc_comm(pid_t pid, char *buf, size_t len);
+/* AT_SYSINFO_EHDR (and AT_SYSINFO, 0 if absent) from /proc/P/auxv. */
+int  proc_auxv_base(pid_t pid, int mode, unsigned long *ehdr, unsigned long *sysinfo);
+int  proc_tracer(pid_t pid);		/* TracerPid, or -errno */
+int  proc_tids(pid_t pid, pid_t *tids, int max);	/* count, or -errno */
+int  proc_thread_state(pid_t pid, pid_t tid, char *state);
+/* /proc/P/task/T/syscall: *nr = -1 in user space, -2 when running. */
+int  proc_thread_syscall(pid_t pid, pid_t tid, long *nr, unsigned long *ip);
+int  proc_vma_sealed(pid_t pid, unsigned long start);	/* 1, 0, or -errno */
+unsigned long proc_mmap_min_addr(void);
+
+/* Whole-range I/O on /proc/P/mem (FOLL_FORCE: works on read-only text). */
+int mem_open(pid_t pid);
+int mem_read(int fd, unsigned long addr, void *buf, size_t len);	/* 0 or -errno */
+int mem_write(int fd, unsigned long addr, const void *buf, size_t len);
+
+/* Type of an ELF image from its header: 0 i386, 1 x86_64, 2 x32, -1 unknown. */
+int elf_header_type(const unsigned char *ehdr, size_t len);
+
+#endif

@@ -1,0 +1,924 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * helper/remap.c: move a live process's vdso, or switch its type.
+ *
+ * Order of work: every check that needs no stop, then seize, the checks that
+ * need a stopped target, and only then the first change. Any failure after
+ * the first change is undone before the target is released.
+ */
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "inject.h"
+#include "layout.h"
+#include "maps.h"
+#include "out.h"
+#include "parse.h"
+#include "policy.h"
+#include "proc.h"
+#include "proxy.h"
+#include "remap.h"
+#include "vdsoelf.h"
+
+#define PAGE 4096UL
+#define LIMIT_64 0x7ffffffff000UL	/* 47-bit user space: the default mmap limit */
+#define LIMIT_32 0xffffe000UL		/* TASK_SIZE of a compat process */
+#define MAX_STEPS 64
+#define MAX_CHECKS 16
+#define IMG_MAX (1UL << 20)
+
+static const int guarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU, SIGPIPE };
+
+void guard_signals_block(void)
+{
+	sigset_t s;
+
+	sigemptyset(&s);
+	for (size_t i = 0; i < sizeof(guarded) / sizeof(guarded[0]); i++)
+		sigaddset(&s, guarded[i]);
+	sigprocmask(SIG_BLOCK, &s, NULL);
+}
+
+int guard_signal_pending(void)
+{
+	sigset_t s;
+
+	if (sigpending(&s) < 0)
+		return 0;
+	for (size_t i = 0; i < sizeof(guarded) / sizeof(guarded[0]); i++)
+		if (guarded[i] != SIGPIPE && sigismember(&s, guarded[i]))
+			return guarded[i];
+	return 0;
+}
+
+/* ---- plan bookkeeping: checks and steps, printed at the end ---- */
+
+struct check {
+	const char *name;
+	int ok;
+	char detail[192];
+};
+
+static struct check checks[MAX_CHECKS];
+static int nchecks;
+static char steps[MAX_STEPS][112];
+static int nsteps;
+
+static void __attribute__((format(printf, 3, 4)))
+add_check(const char *name, int ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (nchecks == MAX_CHECKS)
+		return;
+	checks[nchecks].name = name;
+	checks[nchecks].ok = ok;
+	va_start(ap, fmt);
+	vsnprintf(checks[nchecks].detail, sizeof(checks[0].detail), fmt, ap);
+	va_end(ap);
+	nchecks++;
+}
+
+static void __attribute__((format(printf, 1, 2))) add_step(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (nsteps == MAX_STEPS)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(steps[nsteps++], sizeof(steps[0]), fmt, ap);
+	va_end(ap);
+}
+
+/* ---- the target, released by die() whatever happens ---- */
+
+static struct target tgt;
+static int tgt_held;
+static const struct caller *g_caller;
+static pid_t g_pid;
+static const char *g_op = "remap";
+
+static void release_target(void)
+{
+	if (tgt_held) {
+		target_release(&tgt);
+		tgt_held = 0;
+	}
+}
+
+static void __attribute__((noreturn, format(printf, 2, 3)))
+refuse(int err, const char *fmt, ...)
+{
+	char msg[400], res[48];
+	va_list ap;
+
+	release_target();
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(res, sizeof(res), "refused %s", errno_name(err));
+	audit_log(g_caller, g_op, g_pid, res, "%s", msg);
+	die(err, "%s", msg);
+}
+
+static void __attribute__((noreturn, format(printf, 2, 3)))
+fail(int err, const char *fmt, ...)
+{
+	char msg[400], res[48];
+	va_list ap;
+
+	release_target();
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(res, sizeof(res), "failed %s", errno_name(err));
+	audit_log(g_caller, g_op, g_pid, res, "%s", msg);
+	die(err, "%s", msg);
+}
+
+/* One injected syscall; its result, or -errno if it could not even run. */
+static long inj(long nr, unsigned long a1, unsigned long a2, unsigned long a3,
+		unsigned long a4, unsigned long a5, unsigned long a6)
+{
+	long ret;
+	int err = target_syscall(&tgt, nr, a1, a2, a3, a4, a5, a6, &ret);
+
+	return err ? err : ret;
+}
+
+static int is_err(long r)
+{
+	return r < 0 && r >= -4095;
+}
+
+static const char *vma_label(const struct maps_entry *e)
+{
+	return e->name[0] ? e->name : "[anon]";
+}
+
+/* ---- stock kernel: mremap each VMA of the block, keeping their offsets ---- */
+
+static int ranges_overlap(unsigned long a0, unsigned long a1, unsigned long b0, unsigned long b1)
+{
+	return a0 < b1 && b0 < a1;
+}
+
+/* Move to a destination that does not overlap the block. Undone on failure. */
+static long move_disjoint(const struct block *b, unsigned long dest, int reserved)
+{
+	unsigned long size = b->end - b->vvar_start;
+	long r = 0;
+	int i;
+
+	if (!reserved) {
+		r = inj(SYS_mmap, dest, size, PROT_NONE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, (unsigned long)-1, 0);
+		if (is_err(r))
+			return r;
+		if ((unsigned long)r != dest) {	/* a kernel without NOREPLACE */
+			inj(SYS_munmap, (unsigned long)r, size, 0, 0, 0, 0);
+			return -EEXIST;
+		}
+		add_step("reserve 0x%lx-0x%lx", dest, dest + size);
+	}
+	for (i = 0; i < b->nvmas; i++) {
+		const struct maps_entry *v = &b->vma[i];
+		unsigned long to = dest + (v->start - b->vvar_start);
+
+		r = inj(SYS_mremap, v->start, v->end - v->start, v->end - v->start,
+			MREMAP_MAYMOVE | MREMAP_FIXED, to, 0);
+		if (is_err(r))
+			break;
+		add_step("mremap %s 0x%lx->0x%lx", vma_label(v), v->start, to);
+	}
+	if (i == b->nvmas)
+		return 0;
+	while (--i >= 0) {
+		const struct maps_entry *v = &b->vma[i];
+		unsigned long from = dest + (v->start - b->vvar_start);
+
+		inj(SYS_mremap, from, v->end - v->start, v->end - v->start,
+		    MREMAP_MAYMOVE | MREMAP_FIXED, v->start, 0);
+		add_step("undo: mremap %s 0x%lx->0x%lx", vma_label(v), from, v->start);
+	}
+	inj(SYS_munmap, dest, size, 0, 0, 0, 0);
+	return r;
+}
+
+static struct block shifted(const struct block *b, unsigned long new_vvar)
+{
+	struct block n = *b;
+	unsigned long d = new_vvar - b->vvar_start;
+
+	for (int i = 0; i < n.nvmas; i++) {
+		n.vma[i].start += d;
+		n.vma[i].end += d;
+	}
+	n.vvar_start += d;
+	n.base += d;
+	n.end += d;
+	return n;
+}
+
+static long stock_move(const struct block *b, unsigned long new_vvar)
+{
+	unsigned long size = b->end - b->vvar_start;
+	struct block mid;
+	long tmp, r;
+
+	if (!ranges_overlap(b->vvar_start, b->end, new_vvar, new_vvar + size))
+		return move_disjoint(b, new_vvar, 0);
+	/* overlapping: through a temporary range the kernel picks */
+	tmp = inj(SYS_mmap, 0, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, (unsigned long)-1, 0);
+	if (is_err(tmp))
+		return tmp;
+	add_step("reserve temporary 0x%lx-0x%lx", (unsigned long)tmp, (unsigned long)tmp + size);
+	r = move_disjoint(b, (unsigned long)tmp, 1);
+	if (r)
+		return r;
+	mid = shifted(b, (unsigned long)tmp);
+	r = move_disjoint(&mid, new_vvar, 0);
+	if (r && move_disjoint(&mid, b->vvar_start, 0))
+		return -EIO;
+	return r;
+}
+
+/* ---- stock kernel: type switch through munmap + ARCH_MAP_VDSO_* ---- */
+
+static int read_block(struct block *b)
+{
+	struct maps m;
+	int err = maps_read(tgt.pid, &m);
+
+	if (err)
+		return err;
+	err = maps_find_block(&m, b);
+	maps_free(&m);
+	return err;
+}
+
+/* Map @type so that its text starts at @base; 0 or -errno with nothing mapped. */
+static long map_type_at(int type, unsigned long vvar_start, unsigned long base)
+{
+	struct block nb;
+	long r = inj(SYS_arch_prctl, (unsigned long)arch_map_vdso_code(type), vvar_start, 0, 0, 0, 0);
+
+	if (is_err(r))
+		return r;
+	add_step("arch_prctl ARCH_MAP_VDSO_%s 0x%lx", type == 0 ? "32" : type == 1 ? "64" : "X32",
+		 vvar_start);
+	if (read_block(&nb))
+		return -EIO;
+	if (nb.base == base)
+		return 0;
+	/* the address is only a hint: put it where it belongs */
+	r = -EIO;
+	if (nb.base - nb.vvar_start == base - vvar_start)
+		r = stock_move(&nb, vvar_start);
+	if (r) {
+		inj(SYS_munmap, nb.vvar_start, nb.end - nb.vvar_start, 0, 0, 0, 0);
+		add_step("undo: munmap 0x%lx-0x%lx", nb.vvar_start, nb.end);
+	}
+	return r;
+}
+
+static long stock_switch(const struct block *b, int old_type, int new_type,
+			 unsigned long new_vvar, unsigned long new_base, int *lost)
+{
+	long r = inj(SYS_munmap, b->vvar_start, b->end - b->vvar_start, 0, 0, 0, 0);
+
+	*lost = 0;
+	if (is_err(r))
+		return r;
+	add_step("munmap 0x%lx-0x%lx", b->vvar_start, b->end);
+	r = map_type_at(new_type, new_vvar, new_base);
+	if (r && map_type_at(old_type, b->vvar_start, b->base))
+		*lost = 1;
+	return r;
+}
+
+/* ---- destination ---- */
+
+static unsigned long absdiff(unsigned long a, unsigned long b)
+{
+	return a > b ? a - b : b - a;
+}
+
+/*
+ * A free spot for a block of @before + @after bytes with a guard page on each
+ * side, nearest the old base (a proxy then reaches it with a rel32 jump).
+ */
+static int choose_dest(const struct maps *m, const struct block *old, unsigned long before,
+		       unsigned long after, unsigned long lo_lim, unsigned long hi_lim,
+		       unsigned long *base)
+{
+	unsigned long need = before + after + 2 * PAGE, prev = lo_lim, best = 0, bestd = ~0UL;
+
+	for (int i = 0; i <= m->n; i++) {
+		unsigned long g0 = prev, g1 = i < m->n ? m->e[i].start : hi_lim;
+
+		if (i < m->n)
+			prev = m->e[i].end > prev ? m->e[i].end : prev;
+		if (g1 > hi_lim)
+			g1 = hi_lim;
+		if (g1 <= g0 || g1 - g0 < need)
+			continue;
+		for (int side = 0; side < 2; side++) {
+			unsigned long cand = side ? ((g1 - PAGE - after) & ~(PAGE - 1))
+						  : g0 + PAGE + before;
+
+			if (ranges_overlap(cand - before, cand + after, old->vvar_start, old->end))
+				continue;
+			if (absdiff(cand, old->base) < bestd) {
+				bestd = absdiff(cand, old->base);
+				best = cand;
+			}
+		}
+	}
+	if (!best)
+		return -ENOMEM;
+	*base = best;
+	return 0;
+}
+
+/* ---- facts about the target that need no stop ---- */
+
+static int image_type_at(int memfd, unsigned long base)
+{
+	unsigned char h[64];
+
+	if (mem_read(memfd, base, h, sizeof(h)))
+		return -1;
+	return elf_header_type(h, sizeof(h));
+}
+
+static unsigned char *read_image(int memfd, unsigned long start, unsigned long len)
+{
+	unsigned char *img;
+
+	if (len > IMG_MAX)
+		return NULL;
+	img = malloc(len);
+	if (img && mem_read(memfd, start, img, len)) {
+		free(img);
+		return NULL;
+	}
+	return img;
+}
+
+static void print_side(const char *key, int type, unsigned long base, unsigned long vvar,
+		       unsigned long size)
+{
+	out_obj_begin(key);
+	out_str("type", vdso_type_name(type));
+	out_hex("base", base);
+	out_hex("vvar_start", vvar);
+	out_int("size", (long long)size);
+	out_obj_end();
+}
+
+static int verdict_or_refuse(const struct caller *c, pid_t pid, int *pidfd_out, struct verdict *v)
+{
+	int pidfd = pidfd_open_checked(pid);
+
+	if (pidfd < 0) {
+		if (pidfd == -ESRCH)
+			refuse(ESRCH, "no process %d", (int)pid);
+		refuse(-pidfd, "cannot open process %d: %s", (int)pid, strerror(-pidfd));
+	}
+	policy_check(c, pid, pidfd, v);
+	if (!v->allowed)
+		refuse(v->err ? v->err : EPERM, "%s", v->reason);
+	*pidfd_out = pidfd;
+	return 0;
+}
+
+void cmd_remap(const struct caller *c, const struct remap_req *rq)
+{
+	unsigned long before, after, new_base, new_vvar, limit, min_addr, text_len;
+	unsigned char *img = NULL, *proxy_img = NULL;
+	int pidfd, mode, old_type, new_type, memfd, sig, use_proxy, lost = 0, switching;
+	struct proxy_list proxies = { 0 };
+	struct maps_entry clash;
+	struct vdso_elf elf;
+	struct verdict v;
+	struct block b;
+	struct maps m;
+	char why[256];
+	long r = 0;
+	const char *path;
+
+	g_caller = c;
+	g_pid = rq->pid;
+	out_set_cleanup(release_target);
+	verdict_or_refuse(c, rq->pid, &pidfd, &v);
+	add_check("policy", 1, "%s", v.reason);
+	audit_log(c, "remap", rq->pid, "allowed", "%s", v.reason);
+
+	mode = proc_exe_mode(rq->pid);
+	memfd = mem_open(rq->pid);
+	if (memfd < 0)
+		refuse(-memfd == ENOENT ? ESRCH : -memfd, "cannot open memory of %d: %s", (int)rq->pid,
+		       strerror(-memfd));
+	if (maps_read(rq->pid, &m))
+		refuse(ESRCH, "target %d exited", (int)rq->pid);
+	if (maps_find_block(&m, &b))
+		refuse(ENOENT, "target %d has no vdso mapped", (int)rq->pid);
+	old_type = image_type_at(memfd, b.base);
+	if (old_type < 0)
+		fail(EIO, "cannot read the vdso image header at 0x%lx", b.base);
+	new_type = rq->type >= 0 ? rq->type : old_type;
+	switching = new_type != old_type;
+	use_proxy = !switching && !rq->no_proxy;
+	path = kernel_has_vdso_syscalls() ? "syscall" : "stock";
+
+	/* a switch leaves old callers speaking the wrong ABI: only on request */
+	if (switching) {
+		if (mode != new_type && !rq->force)
+			refuse(EINVAL, "process %d runs as %s; a %s vdso would not serve its callers "
+			       "(use --force, e.g. for a restorer about to change mode)",
+			       (int)rq->pid, mode_name(mode), vdso_type_name(new_type));
+		add_check("mode", mode == new_type, "process mode %s, new type %s%s", mode_name(mode),
+			  vdso_type_name(new_type), mode != new_type ? " (forced)" : "");
+	}
+	for (int i = 0; i < b.nvmas; i++) {
+		if (proc_vma_sealed(rq->pid, b.vma[i].start) == 1)
+			refuse(EPERM, "the vdso block is sealed (%s at 0x%lx): it cannot move",
+			       vma_label(&b.vma[i]), b.vma[i].start);
+	}
+	add_check("sealed", 1, "block not sealed");
+
+	if (switching) {
+		struct layout l;
+
+		if (layout_get(new_type, &l, NULL, NULL) || !l.available)
+			refuse(EOPNOTSUPP, "%s", l.reason[0] ? l.reason : "type not available");
+		before = l.before;
+		after = l.after;
+	} else {
+		before = b.base - b.vvar_start;
+		after = b.end - b.base;
+	}
+	min_addr = proc_mmap_min_addr();
+	limit = (mode == MODE_I386 || mode == MODE_X32 || new_type != MODE_X86_64) ? LIMIT_32 : LIMIT_64;
+	if (rq->auto_addr) {
+		if (choose_dest(&m, &b, before, after, min_addr, limit, &new_base))
+			refuse(ENOMEM, "no free range of %lu bytes below 0x%lx", before + after, limit);
+	} else {
+		new_base = rq->addr;
+		if (new_base & (PAGE - 1))
+			refuse(EINVAL, "address 0x%lx is not page aligned", new_base);
+		if (new_base < before || new_base - before < min_addr)
+			refuse(EINVAL, "address 0x%lx puts the block below mmap_min_addr 0x%lx",
+			       new_base, min_addr);
+		if (new_base > limit || limit - new_base < after)
+			refuse(ENOMEM, "address 0x%lx puts the block above the limit 0x%lx for a %s process",
+			       new_base, limit, mode_name(mode));
+		if (new_base == b.base && !switching)
+			refuse(EINVAL, "the vdso is already at 0x%lx", new_base);
+	}
+	new_vvar = new_base - before;
+	text_len = b.end - b.base;
+	if (use_proxy && ranges_overlap(new_vvar, new_base + after, b.base, b.end))
+		refuse(EEXIST, "destination 0x%lx-0x%lx overlaps the old text 0x%lx-0x%lx, where the "
+		       "proxy must stay (use another address, or --no-proxy)",
+		       new_vvar, new_base + after, b.base, b.end);
+	maps_free(&m);
+
+	/* from here the target is stopped: every exit goes through release_target() */
+	guard_signals_block();
+	r = target_seize(&tgt, rq->pid, why, sizeof(why));
+	if (r)
+		refuse((int)-r, "%s", why);
+	tgt_held = 1;
+	add_step("seize %d thread%s", tgt.nthreads, tgt.nthreads == 1 ? "" : "s");
+	if (policy_recheck(rq->pid, pidfd))
+		refuse(ESRCH, "process %d is no longer the one that was checked", (int)rq->pid);
+
+	/* the stopped truth: maps again, destination, threads */
+	if (maps_read(rq->pid, &m) || maps_find_block(&m, &b))
+		refuse(ESRCH, "target %d lost its vdso or exited", (int)rq->pid);
+	if (!maps_range_free(&m, new_vvar, new_base + after, &b, &clash))
+		refuse(EEXIST, "destination 0x%lx-0x%lx is occupied by %s 0x%lx-0x%lx", new_vvar,
+		       new_base + after, vma_label(&clash), clash.start, clash.end);
+	add_check("destination", 1, "0x%lx-0x%lx is free", new_vvar, new_base + after);
+	if (use_proxy)
+		proxy_find_all(tgt.memfd, &m, &proxies);
+	maps_free(&m);
+	for (int i = 0; i < tgt.nthreads; i++) {
+		unsigned long ip = tgt.th[i].regs.rip;
+
+		if (ip < b.vvar_start || ip >= b.end)
+			continue;
+		if (switching)
+			refuse(EBUSY, "thread %d is executing inside the vdso (offset 0x%lx); after a type "
+			       "switch there would be no code under it", (int)tgt.th[i].tid, ip - b.base);
+		if (!use_proxy)
+			refuse(EBUSY, "thread %d is executing inside the vdso (offset 0x%lx); without a "
+			       "proxy its return path would be gone", (int)tgt.th[i].tid, ip - b.base);
+	}
+	add_check("threads", 1, "%d thread%s, none inside the vdso where unsafe", tgt.nthreads,
+		  tgt.nthreads == 1 ? "" : "s");
+
+	if (use_proxy) {
+		img = read_image(tgt.memfd, b.base, text_len);
+		if (!img || vdso_elf_parse(img, text_len, &elf))
+			refuse(EIO, "cannot read the vdso image at 0x%lx", b.base);
+		proxy_img = malloc(text_len);
+		if (!proxy_img)
+			refuse(ENOMEM, "out of memory");
+		memcpy(proxy_img, img, text_len);
+		if (proxy_patch(proxy_img, text_len, &elf, b.base, new_base, why, sizeof(why)))
+			refuse(EOPNOTSUPP, "no proxy possible: %s", why);
+		add_check("proxy", 1, "%d entries jump 0x%lx -> 0x%lx", elf.nsyms, b.base, new_base);
+	}
+
+	if (rq->dry_run) {
+		release_target();
+		add_step("%s 0x%lx -> 0x%lx (%s)", switching ? "switch" : "move", b.base, new_base, path);
+		if (use_proxy)
+			add_step("proxy at 0x%lx", b.base);
+		goto report;
+	}
+	sig = guard_signal_pending();
+	if (sig)
+		refuse(EINTR, "interrupted by %s before any change; target left as it was",
+		       sigabbrev_np(sig) ?: "a signal");
+
+	/* ---- point of first change ---- */
+	r = -ENOSYS;
+	if (strcmp(path, "syscall") == 0) {
+		r = inj(NR_vdso_remap, (unsigned long)new_type, new_base, 0, 0, 0, 0);
+		if (r != -ENOSYS)
+			add_step("vdso_remap %s 0x%lx", vdso_type_name(new_type), new_base);
+	}
+	if (r == -ENOSYS) {
+		path = "stock";
+		if (switching)
+			r = stock_switch(&b, old_type, new_type, new_vvar, new_base, &lost);
+		else
+			r = stock_move(&b, new_vvar);
+	}
+	if (lost)
+		fail(EIO, "type switch failed (%s) and the old vdso could not be restored",
+		     strerrorname_np((int)-r) ?: "?");
+	if (r)
+		fail((int)-r, "%s failed: %s; the vdso is unchanged", switching ? "switch" : "move",
+		     strerror((int)-r));
+
+	/* threads standing in the old text continue at the same offset in the new one */
+	if (!switching) {
+		for (int i = 0; i < tgt.nthreads; i++) {
+			struct tthread *th = &tgt.th[i];
+
+			if (th->regs.rip >= b.base && th->regs.rip < b.end) {
+				th->regs.rip += new_base - b.base;
+				th->dirty = 1;
+				add_step("thread %d ip -> 0x%llx", (int)th->tid, th->regs.rip);
+			}
+		}
+	}
+	if (use_proxy) {
+		int perr = 0;
+
+		r = inj(SYS_mmap, b.base, text_len, PROT_READ | PROT_EXEC,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, (unsigned long)-1, 0);
+		if (is_err(r) || (unsigned long)r != b.base) {
+			perr = is_err(r) ? (int)-r : EEXIST;
+		} else {
+			perr = -mem_write(tgt.memfd, b.base, proxy_img, text_len);
+			if (perr)
+				inj(SYS_munmap, b.base, text_len, 0, 0, 0, 0);
+		}
+		if (perr) {
+			/* without its proxy the process would crash: move back */
+			struct block nb;
+			long u = -ENOSYS;
+
+			if (strcmp(path, "syscall") == 0)
+				u = inj(NR_vdso_remap, (unsigned long)old_type, b.base, 0, 0, 0, 0);
+			if (u == -ENOSYS && read_block(&nb) == 0)
+				u = stock_move(&nb, b.vvar_start);
+			fail(perr, "cannot place the proxy at 0x%lx (%s); %s", b.base, strerror(perr),
+			     u ? "and moving back failed" : "moved back, the vdso is unchanged");
+		}
+		add_step("proxy at 0x%lx -> 0x%lx", b.base, new_base);
+		for (int i = 0; i < proxies.n; i++) {
+			unsigned char *p = read_image(tgt.memfd, proxies.base[i], proxies.size[i]);
+			struct vdso_elf pe;
+
+			if (p && vdso_elf_parse(p, proxies.size[i], &pe) == 0 && pe.type == new_type &&
+			    proxy_patch(p, proxies.size[i], &pe, proxies.base[i], new_base, why,
+					sizeof(why)) == 0 &&
+			    mem_write(tgt.memfd, proxies.base[i], p, proxies.size[i]) == 0)
+				add_step("re-point proxy 0x%lx -> 0x%lx", proxies.base[i], new_base);
+			free(p);
+		}
+	}
+	add_step("detach %d thread%s", tgt.nthreads, tgt.nthreads == 1 ? "" : "s");
+	release_target();
+
+	/* verify from outside, with the target running again */
+	{
+		struct block nb;
+		int t;
+
+		if (read_block(&nb) || nb.base != new_base)
+			fail(EIO, "after the %s the vdso is not at 0x%lx", switching ? "switch" : "move",
+			     new_base);
+		t = image_type_at(memfd, nb.base);
+		if (t != new_type)
+			fail(EIO, "after the switch the vdso at 0x%lx is %s, not %s", nb.base,
+			     vdso_type_name(t) ?: "unknown", vdso_type_name(new_type));
+	}
+	audit_log(c, "remap", rq->pid, "ok", "%s %s 0x%lx -> %s 0x%lx (%s)%s",
+		  switching ? "switch" : "move", vdso_type_name(old_type), b.base,
+		  vdso_type_name(new_type), new_base, path, use_proxy ? " with proxy" : "");
+report:
+	out_set_cleanup(NULL);
+	out_obj_begin(NULL);
+	out_int("pid", rq->pid);
+	out_bool("dry_run", rq->dry_run);
+	out_str("operation", switching ? "switch" : "move");
+	out_str("path", path);
+	print_side("from", old_type, b.base, b.vvar_start, b.end - b.vvar_start);
+	print_side("to", new_type, new_base, new_vvar, before + after);
+	out_bool("proxy", use_proxy);
+	out_arr_begin("checks");
+	for (int i = 0; i < nchecks; i++) {
+		out_obj_begin(NULL);
+		out_str("name", checks[i].name);
+		out_bool("ok", checks[i].ok);
+		out_str("detail", checks[i].detail);
+		out_obj_end();
+	}
+	out_arr_end();
+	out_arr_begin("steps");
+	for (int i = 0; i < nsteps; i++)
+		out_str(NULL, steps[i]);
+	out_arr_end();
+	if (!rq->dry_run)
+		out_int("stop_ns", target_stop_ns(&tgt));
+	out_obj_end();
+	out_flush();
+	free(img);
+	free(proxy_img);
+	close(memfd);
+	close(pidfd);
+}
+
+/* ---- show: read-only, never stops the target ---- */
+
+void cmd_show(const struct caller *c, pid_t pid)
+{
+	static pid_t tids[TARGET_MAX_THREADS];
+	unsigned long auxv_base = 0, sysinfo = 0;
+	int pidfd, mode, type = -1, memfd, n;
+	struct proxy_list proxies = { 0 };
+	struct verdict v;
+	struct block b;
+	struct maps m;
+	char comm[64] = "";
+
+	g_caller = c;
+	g_pid = pid;
+	g_op = "show";
+	verdict_or_refuse(c, pid, &pidfd, &v);
+	audit_log(c, "show", pid, "allowed", "%s", v.reason);
+	mode = proc_exe_mode(pid);
+	proc_comm(pid, comm, sizeof(comm));
+	memfd = mem_open(pid);
+	if (memfd < 0)
+		refuse(-memfd == ENOENT ? ESRCH : -memfd, "cannot open memory of %d: %s", (int)pid,
+		       strerror(-memfd));
+	if (maps_read(pid, &m))
+		refuse(ESRCH, "target %d exited", (int)pid);
+	if (maps_find_block(&m, &b))
+		b.nvmas = 0;
+	else
+		type = image_type_at(memfd, b.base);
+	proc_auxv_base(pid, mode, &auxv_base, &sysinfo);
+	proxy_find_all(memfd, &m, &proxies);
+	n = proc_tids(pid, tids, TARGET_MAX_THREADS);
+	if (policy_recheck(pid, pidfd))
+		refuse(ESRCH, "process %d exited while it was read", (int)pid);
+
+	out_obj_begin(NULL);
+	out_int("pid", pid);
+	out_str("command", comm);
+	out_str("mode", mode_name(mode));
+	out_str("vdso_type", type >= 0 ? vdso_type_name(type) : NULL);
+	if (b.nvmas)
+		out_hex("base", b.base);
+	else
+		out_null("base");
+	if (auxv_base)
+		out_hex("auxv_base", auxv_base);
+	else
+		out_null("auxv_base");
+	out_bool("moved", b.nvmas && auxv_base && auxv_base != b.base);
+	out_arr_begin("block");
+	for (int i = 0; i < b.nvmas; i++) {
+		out_obj_begin(NULL);
+		out_hex("start", b.vma[i].start);
+		out_hex("end", b.vma[i].end);
+		out_int("size", (long long)(b.vma[i].end - b.vma[i].start));
+		out_str("perms", b.vma[i].perms);
+		out_str("name", b.vma[i].name);
+		out_obj_end();
+	}
+	out_arr_end();
+	out_arr_begin("proxies");
+	for (int i = 0; i < proxies.n; i++) {
+		unsigned char *p = read_image(memfd, proxies.base[i], proxies.size[i]);
+		struct vdso_elf pe;
+		unsigned long to = 0;
+
+		if (p && vdso_elf_parse(p, proxies.size[i], &pe) == 0)
+			to = proxy_target(p, proxies.size[i], &pe, proxies.base[i]);
+		free(p);
+		out_obj_begin(NULL);
+		out_hex("base", proxies.base[i]);
+		out_int("size", (long long)proxies.size[i]);
+		if (to)
+			out_hex("target", to);
+		else
+			out_null("target");
+		out_obj_end();
+	}
+	out_arr_end();
+	out_arr_begin("threads");
+	for (int i = 0; i < n; i++) {
+		char state = '?', where[32];
+		unsigned long ip = 0;
+		long nr = -2;
+
+		proc_thread_state(pid, tids[i], &state);
+		proc_thread_syscall(pid, tids[i], &nr, &ip);
+		if (nr >= 0)
+			snprintf(where, sizeof(where), "syscall %ld", nr);
+		else
+			snprintf(where, sizeof(where), "%s", nr == -1 ? "user" : "running");
+		out_obj_begin(NULL);
+		out_int("tid", tids[i]);
+		out_str("state", (char[2]){ state, 0 });
+		if (nr == -2)
+			out_null("ip");
+		else
+			out_hex("ip", ip);
+		out_bool("in_vdso", b.nvmas && nr != -2 && ip >= b.vvar_start && ip < b.end);
+		out_str("where", where);
+		out_obj_end();
+	}
+	out_arr_end();
+	out_obj_begin("policy");
+	out_bool("allowed", v.allowed);
+	out_str("reason", v.reason);
+	out_obj_end();
+	out_obj_end();
+	maps_free(&m);
+	close(memfd);
+	close(pidfd);
+	out_flush();
+}
+
+/* ---- exec: placement at the exec event, before any user code ran ---- */
+
+/* Rewrite AT_SYSINFO_EHDR (and AT_SYSINFO) in the auxv on the new stack. */
+static int patch_auxv(unsigned long old_base, unsigned long new_base, int wide, char *why,
+		      size_t whylen)
+{
+	unsigned char stack[65536], want[1024];
+	size_t w = wide ? 8 : 4, idx, nw;
+	unsigned long sp = tgt.th[0].regs.rsp, argc;
+	char path[64];
+	ssize_t alen;
+	int fd, patched = 0;
+
+#define WORD(i) ({ unsigned long _v = 0; memcpy(&_v, stack + (i) * w, w); _v; })
+	snprintf(path, sizeof(path), "/proc/%d/auxv", (int)tgt.pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	alen = fd >= 0 ? read(fd, want, sizeof(want)) : -1;
+	if (fd >= 0)
+		close(fd);
+	/* the stack may end before 64 KiB: read what is there */
+	for (nw = sizeof(stack); nw >= 4096; nw /= 2)
+		if (mem_read(tgt.memfd, sp, stack, nw) == 0)
+			break;
+	if (alen <= 0 || nw < 4096) {
+		snprintf(why, whylen, "cannot read the new stack or auxv");
+		return -EIO;
+	}
+	nw /= w;
+	argc = WORD(0);
+	if (argc > nw)
+		goto bad;
+	idx = 1 + argc + 1;
+	while (idx < nw && WORD(idx) != 0)
+		idx++;
+	idx++;
+	if ((idx * w) + (size_t)alen > nw * w || memcmp(stack + idx * w, want, (size_t)alen) != 0)
+		goto bad;
+	for (; idx + 1 < nw && WORD(idx) != AT_NULL; idx += 2) {
+		unsigned long key = WORD(idx), val = WORD(idx + 1), nv;
+
+		if (key != AT_SYSINFO_EHDR && key != AT_SYSINFO)
+			continue;
+		nv = val - old_base + new_base;
+		if (mem_write(tgt.memfd, sp + (idx + 1) * w, &nv, w))
+			goto bad;
+		add_step("auxv %s 0x%lx -> 0x%lx", key == AT_SYSINFO ? "AT_SYSINFO" : "AT_SYSINFO_EHDR",
+			 val, nv);
+		patched++;
+	}
+	if (!patched)
+		goto bad;
+	return 0;
+bad:
+	snprintf(why, whylen, "cannot find the auxv on the new stack at 0x%lx", sp);
+	return -EIO;
+#undef WORD
+}
+
+int place_at_exec(pid_t pid, unsigned long addr, unsigned long *base_out, char *why,
+		  size_t whylen)
+{
+	unsigned long before, after, limit;
+	int mode, type;
+	struct maps_entry clash;
+	struct block b;
+	struct maps m;
+	long r;
+
+	*base_out = 0;
+	if (target_adopt(&tgt, pid)) {
+		snprintf(why, whylen, "cannot read the new program's state");
+		return -EIO;
+	}
+	tgt_held = 1;
+	mode = proc_exe_mode(pid);
+	if (maps_read(pid, &m) || maps_find_block(&m, &b)) {
+		snprintf(why, whylen, "the new program has no vdso");
+		r = -ENOENT;
+		goto out;
+	}
+	*base_out = b.base;
+	before = b.base - b.vvar_start;
+	after = b.end - b.base;
+	type = image_type_at(tgt.memfd, b.base);
+	limit = (mode == MODE_X86_64) ? LIMIT_64 : LIMIT_32;
+	r = -EINVAL;
+	if (addr & (PAGE - 1)) {
+		snprintf(why, whylen, "address 0x%lx is not page aligned", addr);
+	} else if (addr < before || addr - before < proc_mmap_min_addr()) {
+		snprintf(why, whylen, "address 0x%lx puts the block below mmap_min_addr", addr);
+	} else if (addr > limit || limit - addr < after) {
+		snprintf(why, whylen, "address 0x%lx puts the block above the limit 0x%lx for a %s program",
+			 addr, limit, mode_name(mode));
+		r = -ENOMEM;
+	} else if (!maps_range_free(&m, addr - before, addr + after, &b, &clash)) {
+		snprintf(why, whylen, "destination 0x%lx-0x%lx is occupied by %s 0x%lx-0x%lx",
+			 addr - before, addr + after, vma_label(&clash), clash.start, clash.end);
+		r = -EEXIST;
+	} else if (addr == b.base) {
+		r = 0;		/* already there: nothing to move */
+		goto out;
+	} else {
+		r = -ENOSYS;
+		if (kernel_has_vdso_syscalls())
+			r = inj(NR_vdso_remap, (unsigned long)type, addr, 0, 0, 0, 0);
+		if (r == -ENOSYS)
+			r = stock_move(&b, addr - before);
+		if (r)
+			snprintf(why, whylen, "move failed: %s", strerror((int)-r));
+	}
+	if (r)
+		goto out;
+	r = patch_auxv(b.base, addr, mode == MODE_X86_64, why, whylen);
+	if (r) {
+		/* leave the program as the kernel made it */
+		long u = -ENOSYS;
+		struct block nb;
+
+		if (kernel_has_vdso_syscalls())
+			u = inj(NR_vdso_remap, (unsigned long)type, b.base, 0, 0, 0, 0);
+		if (u == -ENOSYS && read_block(&nb) == 0)
+			stock_move(&nb, b.vvar_start);
+		goto out;
+	}
+	*base_out = addr;
+out:
+	maps_free(&m);
+	release_target();
+	return (int)r;
+}
