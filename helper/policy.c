@@ -267,12 +267,21 @@ static int unsafe_mode(const struct stat *st, int is_dir)
  * every directory on the way: a root-owned file is no better than its least
  * protected parent, which could be renamed away under us.
  */
+static char g_why[160];
+
+/* A reason naming the failed step and errno, in a static buffer. */
+static const char *why_errno(const char *what, int err)
+{
+	snprintf(g_why, sizeof(g_why), "%s: %s", what, strerror(err));
+	return g_why;
+}
+
 static int open_trusted(const char *path, const char **why)
 {
 	char buf[PATH_MAX];
 	char *p, *slash;
 	struct stat st;
-	int dfd, fd;
+	int dfd, fd, err;
 
 	if (path[0] != '/' || strlen(path) >= sizeof(buf)) {
 		*why = "not an absolute path";
@@ -281,19 +290,21 @@ static int open_trusted(const char *path, const char **why)
 	strcpy(buf, path);
 	dfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0) {
-		*why = "cannot open /";
-		return -errno;
+		err = errno;
+		*why = why_errno("cannot open /", err);
+		return -err;
 	}
 	p = buf + 1;
 	for (;;) {
 		if (fstat(dfd, &st)) {
-			*why = "cannot stat a parent directory";
+			err = errno;
+			*why = why_errno("cannot stat a parent directory", err);
 			goto fail;
 		}
 		if (unsafe_mode(&st, 1)) {
 			*why = "a parent directory is not root-owned or is writable by group or others";
-			close(dfd);
-			return -EPERM;
+			err = EPERM;
+			goto fail;
 		}
 		slash = strchr(p, '/');
 		if (!slash)
@@ -301,9 +312,10 @@ static int open_trusted(const char *path, const char **why)
 		*slash = '\0';
 		fd = openat(dfd, p, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0) {
-			*why = errno == ENOTDIR || errno == ELOOP ?
+			err = errno;
+			*why = err == ENOTDIR || err == ELOOP ?
 			       "a parent directory is a symlink or not a directory" :
-			       "cannot open a parent directory";
+			       why_errno("cannot open a parent directory", err);
 			goto fail;
 		}
 		close(dfd);
@@ -312,15 +324,15 @@ static int open_trusted(const char *path, const char **why)
 	}
 	fd = openat(dfd, p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0) {
-		*why = errno == ELOOP ? "is a symlink" : "cannot open";
+		err = errno;
+		*why = err == ELOOP ? "is a symlink" : why_errno("cannot open", err);
 		goto fail;
 	}
 	close(dfd);
 	return fd;
 fail:
-	fd = -errno;
 	close(dfd);
-	return fd;
+	return -err;
 }
 
 static char *trim(char *s)
@@ -446,9 +458,11 @@ int policy_load_config(const char *path)
 		return fd;
 	}
 	if (fstat(fd, &st)) {
-		fd = -errno;
-		config_warn(path, "cannot stat");
-		return fd;
+		int err = errno;
+
+		close(fd);
+		config_warn(path, why_errno("cannot stat", err));
+		return -err;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
@@ -773,8 +787,11 @@ int policy_check(const struct caller *c, pid_t pid, int pidfd, struct verdict *v
 	if (pidfd < 0) {
 		own_pidfd = pidfd_open_checked(pid);
 		if (own_pidfd < 0) {
-			refuse(v, own_pidfd == -ESRCH ? ESRCH : -own_pidfd,
-			       own_pidfd == -ESRCH ? "no such process" : "cannot open a pidfd for the target");
+			if (own_pidfd == -ESRCH)
+				refuse(v, ESRCH, "no such process");
+			else
+				refuse(v, -own_pidfd, "cannot open a pidfd for the target: %s",
+				       strerror(-own_pidfd));
 			return own_pidfd;
 		}
 		pidfd = own_pidfd;
@@ -783,7 +800,10 @@ int policy_check(const struct caller *c, pid_t pid, int pidfd, struct verdict *v
 	procfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (procfd < 0) {
 		ret = -errno;
-		refuse(v, ESRCH, "no such process");
+		if (ret == -ENOENT || ret == -ESRCH)
+			refuse(v, ESRCH, "no such process");
+		else
+			refuse(v, EIO, "cannot open %s: %s", path, strerror(-ret));
 		goto out;
 	}
 	if (fstatfs(procfd, &sfs) || sfs.f_type != PROC_SUPER_MAGIC) {
@@ -798,8 +818,11 @@ int policy_check(const struct caller *c, pid_t pid, int pidfd, struct verdict *v
 	 * and everything read through it below is about the right target.
 	 */
 	ret = pidfd_alive(pidfd);
-	if (ret) {
+	if (ret == -ESRCH) {
 		refuse(v, ESRCH, "target exited (its PID may have been reused)");
+		goto out_proc;
+	} else if (ret) {
+		refuse(v, -ret, "cannot confirm the target through its pidfd: %s", strerror(-ret));
 		goto out_proc;
 	}
 	ret = read_target(procfd, &t);
@@ -807,7 +830,7 @@ int policy_check(const struct caller *c, pid_t pid, int pidfd, struct verdict *v
 		if (ret == -ESRCH || ret == -ENOENT)
 			refuse(v, ESRCH, "target exited");
 		else
-			refuse(v, -ret, "cannot read the target's status");
+			refuse(v, EIO, "cannot read the target's status: %s", strerror(-ret));
 		goto out_proc;
 	}
 	judge(c, &t, v);

@@ -27,6 +27,7 @@ from users import (
     proc_dumpable,
     proc_ids,
     run_as,
+    settled_snapshot,
     snapshot,
     temp_user,
     wait_for,
@@ -50,7 +51,7 @@ def target_commands(pid: int) -> list[list[str]]:
 
 def assert_all_refused(helper: Path, user: User | None, pid: int, code: str, reason: str) -> None:
     """Every command refused with code and a message containing reason; pid untouched."""
-    before = snapshot(pid)
+    before = settled_snapshot(pid) if pid > 2 else snapshot(pid)
     for cmd in target_commands(pid):
         res = run_as(user, [str(helper), *cmd])
         msg = res.refused(code)
@@ -121,7 +122,7 @@ def test_owner_may_show_and_plan(setuid_helper: Path, alice: User) -> None:
         policy = [c for c in res.json["checks"] if c["name"] == "policy"]
         assert policy and policy[0]["ok"] is True, res.json
         assert_untouched(subj.pid, before)
-        subj.assert_healthy()
+        subj.assert_healthy(min_progress=130)
 
 
 def test_root_may_show_another_users_process(setuid_helper: Path, bob: User) -> None:
@@ -130,7 +131,7 @@ def test_root_may_show_another_users_process(setuid_helper: Path, bob: User) -> 
         res = run_as(None, [str(setuid_helper), "show", "--pid", str(subj.pid), "--json"])
         assert res.returncode == 0, res
         assert res.json["policy"] == {"allowed": True, "reason": "caller is root"}
-        subj.assert_healthy()
+        subj.assert_healthy(min_progress=130)
 
 
 # ---- refusals ----
@@ -140,14 +141,14 @@ def test_another_users_process(setuid_helper: Path, alice: User, bob: User) -> N
     with Subject.spawn("subject-x86_64", user=bob.name) as subj:
         subj.wait_ready()
         assert_all_refused(setuid_helper, alice, subj.pid, "EPERM", f"owned by uid {bob.uid}")
-        subj.assert_healthy()
+        subj.assert_healthy(min_progress=130)
 
 
 def test_root_process(setuid_helper: Path, alice: User) -> None:
     with Subject.spawn("subject-x86_64") as subj:
         subj.wait_ready()
         assert_all_refused(setuid_helper, alice, subj.pid, "EPERM", "owned by uid 0")
-        subj.assert_healthy()
+        subj.assert_healthy(min_progress=130)
 
 
 def test_setuid_started_process_still_root(setuid_helper: Path, alice: User, workdir: Path) -> None:
@@ -312,7 +313,7 @@ def test_process_that_is_gone(setuid_helper: Path, alice: User) -> None:
 
 def test_thread_id_is_not_a_process(setuid_helper: Path, alice: User) -> None:
     """A non-leader thread's id names no process: refused, the process untouched."""
-    with Subject.spawn("subject-x86_64", user=alice.name) as subj:
+    with Subject.spawn("subject-x86_64", "--threads", "2", user=alice.name) as subj:
         subj.wait_ready()
         tids = [int(t) for t in os.listdir(f"/proc/{subj.pid}/task") if int(t) != subj.pid]
         assert tids, "the subject should run several threads"
@@ -320,6 +321,6 @@ def test_thread_id_is_not_a_process(setuid_helper: Path, alice: User) -> None:
         for cmd in target_commands(tids[0]):
             res: Result = run_as(alice, [str(setuid_helper), *cmd])
             assert res.returncode != 0, res
-            assert res.json["error"] in ("ESRCH", "EINVAL"), res
+            assert res.json["error"] in ("ESRCH", "EINVAL", "ENOENT"), res
             assert_untouched(subj.pid, before)
-        subj.assert_healthy()
+        subj.assert_healthy(min_progress=130)

@@ -288,21 +288,39 @@ def run_as(
 class Snapshot:
     """What a refused or failed helper run must not have changed."""
 
-    maps: str
+    maps: str | None  # None where even root may not read it (pid 1 in a container)
     tracer: int
     state: str
     sigblk: str
 
 
 def snapshot(pid: int) -> Snapshot:
-    with open(f"/proc/{pid}/maps") as f:
-        maps = f.read()
+    maps: str | None
+    try:
+        with open(f"/proc/{pid}/maps") as f:
+            maps = f.read()
+    except PermissionError:
+        maps = None
     fields: dict[str, str] = {}
     with open(f"/proc/{pid}/status") as f:
         for line in f:
             key, _, value = line.partition(":")
             fields[key] = value.strip()
     return Snapshot(maps, int(fields["TracerPid"]), fields["State"][:1], fields["SigBlk"])
+
+
+def settled_snapshot(pid: int, timeout: float = 5.0) -> Snapshot:
+    """A snapshot once the process sleeps with stable mappings (start-up is over)."""
+    deadline = time.monotonic() + timeout
+    last = snapshot(pid)
+    while True:
+        time.sleep(0.02)
+        now = snapshot(pid)
+        if now == last and now.state == "S":
+            return now
+        if time.monotonic() > deadline:
+            raise AssertionError(f"pid {pid} did not settle: state {now.state}")
+        last = now
 
 
 def assert_untouched(pid: int, before: Snapshot) -> None:
