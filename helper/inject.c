@@ -102,12 +102,22 @@ int target_seize(struct target *t, pid_t pid, char *why, size_t whylen)
 			}
 			th = &t->th[t->nthreads++];
 			th->tid = tids[i];
-			if (ptrace(PTRACE_INTERRUPT, th->tid, 0, 0) < 0 || wait_interrupt_stop(th->tid) < 0) {
+			th->dirty = -1;		/* seized, stop not yet seen */
+			ptrace(PTRACE_INTERRUPT, th->tid, 0, 0);
+			changed = 1;
+		}
+		/* all interrupts are in flight: now collect the stops */
+		for (int i = 0; i < t->nthreads; i++) {
+			struct tthread *th = &t->th[i];
+
+			if (th->dirty != -1)
+				continue;
+			th->dirty = 0;
+			if (wait_interrupt_stop(th->tid) < 0) {
 				ptrace(PTRACE_DETACH, th->tid, 0, 0);
 				drop_thread(t, th);
-				continue;
+				i--;
 			}
-			changed = 1;
 		}
 	} while (changed);
 	if (!find_thread(t, pid)) {
@@ -299,4 +309,41 @@ fail:
 	free(t->th);
 	t->th = NULL;
 	return err;
+}
+
+int target_step(struct target *t, struct tthread *th)
+{
+	uint64_t mask = ~(1ULL << (SIGTRAP - 1));
+	int st;
+
+	(void)t;
+	if (!th->masked) {
+		if (ptrace(PTRACE_SETSIGMASK, th->tid, (void *)sizeof(mask), &mask) < 0)
+			return -errno;
+		th->masked = 1;
+		th->dirty = 1;
+	}
+	if (ptrace(PTRACE_SINGLESTEP, th->tid, 0, 0) < 0)
+		return -errno;
+	for (;;) {
+		if (waitpid(th->tid, &st, __WALL) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (WIFEXITED(st) || WIFSIGNALED(st))
+			return -ESRCH;
+		if (WIFSTOPPED(st) && (st >> 16) == 0 && WSTOPSIG(st) == SIGTRAP)
+			break;
+		if (WIFSTOPPED(st) && (st >> 16) == 0 && WSTOPSIG(st) != SIGSTOP) {
+			th->in_trap = 1;
+			return -EFAULT;
+		}
+		if (ptrace(PTRACE_SINGLESTEP, th->tid, 0, 0) < 0)
+			return -errno;
+	}
+	th->in_trap = 1;
+	if (ptrace(PTRACE_GETREGS, th->tid, 0, &th->regs) < 0)
+		return -errno;
+	return 0;
 }

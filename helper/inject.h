@@ -22,6 +22,7 @@ struct tthread {
 	int mode;			/* from CS: MODE_X86_64 or MODE_I386 */
 	int dirty;			/* regs or mask changed: restore before detach */
 	int in_trap;			/* stopped at our int3 (signal-delivery-stop) */
+	int masked;			/* our signal mask is installed */
 	struct user_regs_struct regs;	/* as found; edited only by inject_set_ip() */
 	uint64_t sigmask;
 };
@@ -46,6 +47,8 @@ int  target_adopt(struct target *t, pid_t pid);
 int  target_syscall(struct target *t, long nr, unsigned long a1, unsigned long a2,
 		    unsigned long a3, unsigned long a4, unsigned long a5, unsigned long a6,
 		    long *ret);
+/* Single-step @th once, signals blocked; th->regs becomes its new state. */
+int  target_step(struct target *t, struct tthread *th);
 /* Restore registers, masks and code; detach all. Safe to call twice. */
 void target_release(struct target *t);
 long target_stop_ns(const struct target *t);

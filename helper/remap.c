@@ -69,6 +69,7 @@ struct check {
 	char detail[192];
 };
 
+static struct target tgt;
 static struct check checks[MAX_CHECKS];
 static int nchecks;
 static char steps[MAX_STEPS][112];
@@ -96,13 +97,23 @@ static void __attribute__((format(printf, 1, 2))) add_step(const char *fmt, ...)
 	if (nsteps == MAX_STEPS)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(steps[nsteps++], sizeof(steps[0]), fmt, ap);
+	vsnprintf(steps[nsteps], sizeof(steps[0]), fmt, ap);
 	va_end(ap);
+#ifdef STEP_TIMES
+	{
+		struct timespec now;
+		size_t l = strlen(steps[nsteps]);
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		snprintf(steps[nsteps] + l, sizeof(steps[0]) - l, " @%ldus",
+			 ((now.tv_sec - tgt.t_seize.tv_sec) * 1000000000L + now.tv_nsec - tgt.t_seize.tv_nsec) / 1000);
+	}
+#endif
+	nsteps++;
 }
 
 /* ---- the target, released by die() whatever happens ---- */
 
-static struct target tgt;
 static int tgt_held;
 static const struct caller *g_caller;
 static pid_t g_pid;
@@ -351,6 +362,131 @@ static int choose_dest(const struct maps *m, const struct block *old, unsigned l
 	return 0;
 }
 
+/* ---- threads standing in the vdso ---- */
+
+#define STEP_MAX 20000
+
+/*
+ * Code a proxy keeps byte for byte and that touches no vvar: the i386
+ * __kernel_vsyscall after its entry (where blocked syscalls return) and the
+ * sigreturn trampolines. A thread may stay there across a move.
+ */
+static int in_kept_code(const struct vdso_elf *e, unsigned long off)
+{
+	for (int k = 0; k < e->nsyms; k++) {
+		const struct vdso_sym *s = &e->sym[k];
+		unsigned long lo = s->off, hi = s->off + s->esize;
+
+		if (strcmp(s->name, "__kernel_vsyscall") == 0)
+			lo += 5;	/* the entry jump */
+		else if (strcmp(s->name, "__kernel_sigreturn") != 0 &&
+			 strcmp(s->name, "__kernel_rt_sigreturn") != 0)
+			continue;
+		if (off >= lo && off < hi)
+			return 1;
+	}
+	return 0;
+}
+
+static int is_syscall_insn(const unsigned char *p)
+{
+	return (p[0] == 0x0f && (p[1] == 0x05 || p[1] == 0x34)) || (p[0] == 0xcd && p[1] == 0x80);
+}
+
+/* In a syscall that entered from inside the text (blocked, or being restarted)? */
+static int in_syscall(const struct tthread *th, const unsigned char *img, const struct block *b)
+{
+	unsigned long ip = th->regs.rip;
+
+	return (long)th->regs.orig_rax >= 0 && ip >= b->base + 2 && ip < b->end &&
+	       is_syscall_insn(img + (ip - b->base - 2));
+}
+
+/* About to execute a syscall instruction from the text (stepping would run it)? */
+static int at_syscall(const struct tthread *th, const unsigned char *img, const struct block *b)
+{
+	unsigned long ip = th->regs.rip;
+
+	return ip >= b->base && ip + 2 <= b->end && is_syscall_insn(img + (ip - b->base));
+}
+
+/*
+ * Threads running vdso code are single-stepped until they return to their
+ * caller (or reach a syscall instruction, which could block): vdso code
+ * keeps vvar pointers in registers and return addresses on the stack that
+ * a move would invalidate. Returns how many threads remain inside the text,
+ * or -1 with @why when one does not come out. With @no_step nothing runs.
+ */
+static int settle_threads(const struct block *b, const struct vdso_elf *e, const unsigned char *img,
+			  int no_step, char *why, size_t whylen)
+{
+	int inside = 0;
+
+	for (int i = 0; i < tgt.nthreads; i++) {
+		struct tthread *th = &tgt.th[i];
+		int n = 0;
+
+		while (!no_step && th->regs.rip >= b->base && th->regs.rip < b->end &&
+		       !in_syscall(th, img, b) && !at_syscall(th, img, b) &&
+		       !in_kept_code(e, th->regs.rip - b->base)) {
+			if (n++ == STEP_MAX || target_step(&tgt, th)) {
+				snprintf(why, whylen, "thread %d did not leave the vdso (offset 0x%llx) "
+					 "within %d instructions", (int)th->tid, th->regs.rip - b->base,
+					 STEP_MAX);
+				return -1;
+			}
+		}
+		if (n)
+			add_step("thread %d stepped out of the vdso in %d instructions", (int)th->tid, n);
+		if (th->regs.rip >= b->base && th->regs.rip < b->end)
+			inside++;
+	}
+	return inside;
+}
+
+/*
+ * Continue a thread at the same offset in the new text. Registers holding
+ * block addresses (vvar pointers, the i386 GOT pointer) move along, and so
+ * do return addresses and saved pointers in the top of its stack (vdso
+ * code calls internal helpers; x86_64 leaf code may use the red zone).
+ */
+#define SCAN_BELOW 128
+#define SCAN_ABOVE 1024
+
+static int relocate(struct tthread *th, const struct block *b, unsigned long delta)
+{
+	unsigned char stk[SCAN_BELOW + SCAN_ABOVE];
+	unsigned long lo = th->regs.rsp - (th->mode == MODE_X86_64 ? SCAN_BELOW : 0);
+	size_t w = th->mode == MODE_X86_64 ? 8 : 4, n = sizeof(stk);
+	int moved = 0;
+
+	while (n >= 64 && mem_read(tgt.memfd, lo, stk, n))
+		n /= 2;		/* near the top of the stack mapping */
+	for (size_t off = 0; n >= 64 && off + w <= n; off += w) {
+		unsigned long v = 0;
+
+		memcpy(&v, stk + off, w);
+		if (v >= b->vvar_start && v < b->end) {
+			v += delta;
+			if (mem_write(tgt.memfd, lo + off, &v, w) == 0)
+				moved++;
+		}
+	}
+
+	unsigned long long *r[] = {
+		&th->regs.rax, &th->regs.rbx, &th->regs.rcx, &th->regs.rdx, &th->regs.rsi,
+		&th->regs.rdi, &th->regs.rbp, &th->regs.r8, &th->regs.r9, &th->regs.r10,
+		&th->regs.r11, &th->regs.r12, &th->regs.r13, &th->regs.r14, &th->regs.r15,
+		&th->regs.rip,
+	};
+
+	for (size_t k = 0; k < sizeof(r) / sizeof(r[0]); k++)
+		if (*r[k] >= b->vvar_start && *r[k] < b->end)
+			*r[k] += delta;
+	th->dirty = 1;
+	return moved;
+}
+
 /* ---- facts about the target that need no stop ---- */
 
 static int image_type_at(int memfd, unsigned long base)
@@ -407,7 +543,7 @@ void cmd_remap(const struct caller *c, const struct remap_req *rq)
 {
 	unsigned long before, after, new_base, new_vvar, limit, min_addr, text_len;
 	unsigned char *img = NULL, *proxy_img = NULL;
-	int pidfd, mode, old_type, new_type, memfd, sig, use_proxy, lost = 0, switching;
+	int pidfd, mode, old_type, new_type, memfd, sig, use_proxy, lost = 0, switching, nin;
 	struct proxy_list proxies = { 0 };
 	struct maps_entry clash;
 	struct vdso_elf elf;
@@ -515,25 +651,33 @@ void cmd_remap(const struct caller *c, const struct remap_req *rq)
 	if (use_proxy)
 		proxy_find_all(tgt.memfd, &m, &proxies);
 	maps_free(&m);
+	img = read_image(tgt.memfd, b.base, text_len);
+	if (!img || vdso_elf_parse(img, text_len, &elf))
+		refuse(EIO, "cannot read the vdso image at 0x%lx", b.base);
+	/* a proxy move relocates threads; elsewhere they must step out */
+	nin = settle_threads(&b, &elf, img, rq->dry_run || use_proxy, why, sizeof(why));
+	if (nin < 0)
+		refuse(EBUSY, "%s", why);
 	for (int i = 0; i < tgt.nthreads; i++) {
 		unsigned long ip = tgt.th[i].regs.rip;
 
-		if (ip < b.vvar_start || ip >= b.end)
+		if (ip < b.base || ip >= b.end)
 			continue;
 		if (switching)
-			refuse(EBUSY, "thread %d is executing inside the vdso (offset 0x%lx); after a type "
-			       "switch there would be no code under it", (int)tgt.th[i].tid, ip - b.base);
+			refuse(EBUSY, "thread %d is %s inside the vdso (offset 0x%lx); after a type "
+			       "switch there would be no code under it", (int)tgt.th[i].tid,
+			       in_syscall(&tgt.th[i], img, &b) ? "blocked in a syscall" : "executing",
+			       ip - b.base);
 		if (!use_proxy)
-			refuse(EBUSY, "thread %d is executing inside the vdso (offset 0x%lx); without a "
-			       "proxy its return path would be gone", (int)tgt.th[i].tid, ip - b.base);
+			refuse(EBUSY, "thread %d is %s inside the vdso (offset 0x%lx); without a "
+			       "proxy its return path would be gone", (int)tgt.th[i].tid,
+			       in_syscall(&tgt.th[i], img, &b) ? "blocked in a syscall" : "executing",
+			       ip - b.base);
 	}
-	add_check("threads", 1, "%d thread%s, none inside the vdso where unsafe", tgt.nthreads,
-		  tgt.nthreads == 1 ? "" : "s");
+	add_check("threads", 1, "%d thread%s, %d inside the vdso%s", tgt.nthreads,
+		  tgt.nthreads == 1 ? "" : "s", nin, nin ? " where the proxy keeps their code" : "");
 
 	if (use_proxy) {
-		img = read_image(tgt.memfd, b.base, text_len);
-		if (!img || vdso_elf_parse(img, text_len, &elf))
-			refuse(EIO, "cannot read the vdso image at 0x%lx", b.base);
 		proxy_img = malloc(text_len);
 		if (!proxy_img)
 			refuse(ENOMEM, "out of memory");
@@ -576,15 +720,17 @@ void cmd_remap(const struct caller *c, const struct remap_req *rq)
 		fail((int)-r, "%s failed: %s; the vdso is unchanged", switching ? "switch" : "move",
 		     strerror((int)-r));
 
-	/* threads standing in the old text continue at the same offset in the new one */
+	/* threads left in the old text outside the kept code continue in the new one */
 	if (!switching) {
 		for (int i = 0; i < tgt.nthreads; i++) {
 			struct tthread *th = &tgt.th[i];
 
-			if (th->regs.rip >= b.base && th->regs.rip < b.end) {
-				th->regs.rip += new_base - b.base;
-				th->dirty = 1;
-				add_step("thread %d ip -> 0x%llx", (int)th->tid, th->regs.rip);
+			if (th->regs.rip >= b.base && th->regs.rip < b.end &&
+			    !in_kept_code(&elf, th->regs.rip - b.base)) {
+				int k = relocate(th, &b, new_base - b.base);
+
+				add_step("thread %d ip -> 0x%llx, %d stack word%s", (int)th->tid,
+					 th->regs.rip, k, k == 1 ? "" : "s");
 			}
 		}
 	}

@@ -110,6 +110,7 @@ int vdso_elf_parse(const unsigned char *img, size_t len, struct vdso_elf *out)
 		memcpy(out->sym[out->nsyms].name, s, maxn + 1);
 		out->sym[out->nsyms].off = value - load_vaddr;
 		out->sym[out->nsyms].size = size;
+		out->sym[out->nsyms].esize = size;
 		out->nsyms++;
 	}
 	qsort(out->sym, (size_t)out->nsyms, sizeof(out->sym[0]), cmp_off);

@@ -11,6 +11,7 @@ struct vdso_sym {
 	char name[40];
 	unsigned long off;	/* from the image start (the base) */
 	unsigned long size;	/* room up to the next symbol or the end of text */
+	unsigned long esize;	/* st_size as the image declares it */
 };
 
 struct vdso_elf {
