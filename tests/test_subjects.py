@@ -12,6 +12,8 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from elftools.elf.elffile import ELFFile
+from elftools.elf.sections import SymbolTableSection
 from subjectlib import Subject, SubjectError, build_dir, subject_path
 
 GLIBC = ["subject-x86_64", "subject-i386"]
@@ -230,3 +232,18 @@ def test_i386_idles_inside_the_vdso() -> None:
         s.self_move()
         s.assert_healthy(min_progress=100)
         assert s.stop() == 0
+
+
+@pytest.mark.parametrize("name", [*STATIC, "subject-static-x32"])
+def test_static_subjects_are_libc_free(name: str) -> None:
+    with subject_path(name).open("rb") as f:
+        elf = ELFFile(f)
+        assert elf.header.e_type == "ET_EXEC"
+        kinds = {seg.header.p_type for seg in elf.iter_segments()}
+        assert "PT_INTERP" not in kinds
+        assert "PT_DYNAMIC" not in kinds
+        symtab = elf.get_section_by_name(".symtab")
+        assert isinstance(symtab, SymbolTableSection)
+        names = {sym.name for sym in symtab.iter_symbols()}
+        assert "_start" in names and "vdso_parse" in names
+        assert not names & {"__libc_start_main", "printf", "malloc"}
