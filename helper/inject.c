@@ -299,12 +299,28 @@ int target_adopt(struct target *t, pid_t pid)
 		goto fail;
 	}
 	th->mode = th->regs.cs == USER32_CS ? MODE_I386 : MODE_X86_64;
+	/* execve has not returned yet: on its way out it writes its result, 0, to rax */
+	th->regs.rax = 0;
 	t->memfd = mem_open(pid);
 	if (t->memfd < 0) {
 		err = t->memfd;
 		goto fail;
 	}
+	/*
+	 * For the same reason the first injected syscall number is replaced
+	 * by 0 (read): make that a harmless read(-1) that ends at our int3.
+	 */
+	{
+		long ret;
+
+		err = target_syscall(t, 0, (unsigned long)-1, 0, 0, 0, 0, 0, &ret);
+		if (err)
+			goto fail_release;
+	}
 	return 0;
+fail_release:
+	target_release(t);
+	return err;
 fail:
 	free(t->th);
 	t->th = NULL;

@@ -88,7 +88,7 @@ int proc_auxv_base(pid_t pid, int mode, unsigned long *ehdr, unsigned long *sysi
 {
 	unsigned char raw[4096];
 	char path[64];
-	size_t w = (mode == MODE_I386) ? 4 : 8;	/* x32 auxv is 64-bit wide too */
+	size_t w = (mode == MODE_I386 || mode == MODE_X32) ? 4 : 8;	/* compat auxv is packed */
 	ssize_t n;
 	int fd;
 

@@ -334,6 +334,8 @@ static int choose_dest(const struct maps *m, const struct block *old, unsigned l
 		       unsigned long *base)
 {
 	unsigned long need = before + after + 2 * PAGE, prev = lo_lim, best = 0, bestd = ~0UL;
+	/* old block out of reach (64-bit process, 32-bit type): aim mid-range, away from the edge */
+	unsigned long ref = old->base < hi_lim ? old->base : (hi_lim / 2) & ~(PAGE - 1);
 
 	for (int i = 0; i <= m->n; i++) {
 		unsigned long g0 = prev, g1 = i < m->n ? m->e[i].start : hi_lim;
@@ -350,8 +352,8 @@ static int choose_dest(const struct maps *m, const struct block *old, unsigned l
 
 			if (ranges_overlap(cand - before, cand + after, old->vvar_start, old->end))
 				continue;
-			if (absdiff(cand, old->base) < bestd) {
-				bestd = absdiff(cand, old->base);
+			if (absdiff(cand, ref) < bestd) {
+				bestd = absdiff(cand, ref);
 				best = cand;
 			}
 		}
@@ -771,10 +773,7 @@ void cmd_remap(const struct caller *c, const struct remap_req *rq)
 			free(p);
 		}
 	}
-	add_step("detach %d thread%s", tgt.nthreads, tgt.nthreads == 1 ? "" : "s");
-	release_target();
-
-	/* verify from outside, with the target running again */
+	/* verify while still stopped: a forced switch may kill the target once it runs */
 	{
 		struct block nb;
 		int t;
@@ -787,6 +786,8 @@ void cmd_remap(const struct caller *c, const struct remap_req *rq)
 			fail(EIO, "after the switch the vdso at 0x%lx is %s, not %s", nb.base,
 			     vdso_type_name(t) ?: "unknown", vdso_type_name(new_type));
 	}
+	add_step("detach %d thread%s", tgt.nthreads, tgt.nthreads == 1 ? "" : "s");
+	release_target();
 	audit_log(c, "remap", rq->pid, "ok", "%s %s 0x%lx -> %s 0x%lx (%s)%s",
 		  switching ? "switch" : "move", vdso_type_name(old_type), b.base,
 		  vdso_type_name(new_type), new_base, path, use_proxy ? " with proxy" : "");
@@ -957,11 +958,20 @@ static int patch_auxv(unsigned long old_base, unsigned long new_base, int wide, 
 	alen = fd >= 0 ? read(fd, want, sizeof(want)) : -1;
 	if (fd >= 0)
 		close(fd);
-	/* the stack may end before 64 KiB: read what is there */
-	for (nw = sizeof(stack); nw >= 4096; nw /= 2)
-		if (mem_read(tgt.memfd, sp, stack, nw) == 0)
-			break;
-	if (alen <= 0 || nw < 4096) {
+	/* from sp up to the end of the stack mapping, at most 64 KiB */
+	nw = 0;
+	{
+		struct maps sm;
+		const struct maps_entry *se;
+
+		if (maps_read(tgt.pid, &sm) == 0) {
+			se = maps_find(&sm, sp);
+			if (se)
+				nw = se->end - sp < sizeof(stack) ? se->end - sp : sizeof(stack);
+			maps_free(&sm);
+		}
+	}
+	if (alen <= 0 || nw < 64 || mem_read(tgt.memfd, sp, stack, nw)) {
 		snprintf(why, whylen, "cannot read the new stack or auxv");
 		return -EIO;
 	}
@@ -973,6 +983,20 @@ static int patch_auxv(unsigned long old_base, unsigned long new_base, int wide, 
 	while (idx < nw && WORD(idx) != 0)
 		idx++;
 	idx++;
+	/* compat auxv is packed 4-byte words; /proc may pad it: compare up to AT_NULL */
+	{
+		size_t k = 0;
+		unsigned long key;
+
+		do {
+			key = 0;
+			if ((k + 2) * w > (size_t)alen)
+				goto bad;
+			memcpy(&key, want + k * w, w);
+			k += 2;
+		} while (key != AT_NULL);
+		alen = (ssize_t)(k * w);
+	}
 	if ((idx * w) + (size_t)alen > nw * w || memcmp(stack + idx * w, want, (size_t)alen) != 0)
 		goto bad;
 	for (; idx + 1 < nw && WORD(idx) != AT_NULL; idx += 2) {
