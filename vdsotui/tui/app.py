@@ -247,6 +247,13 @@ class VdsoApp(App[None]):
         if pid is not None and pid != self._detail_pid:
             self._load_detail(pid)
 
+    @on(DataTable.RowSelected, "#table")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        # Enter (or a click on the selected row) brings the detail pane back.
+        pane = self.query_one(DetailPane)
+        if not pane.display:
+            self.action_toggle_detail()
+
     def _load_detail(self, pid: int) -> None:
         self._detail_pid = pid
         if not self.query_one(DetailPane).display:

@@ -1,0 +1,593 @@
+"""Pilot tests: every binding and every dialog path, on the fakes."""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import replace
+from pathlib import Path
+
+from rich.console import Console
+from textual.command import CommandPalette
+from textual.widgets import Button, Checkbox, Input, Label, RadioSet, Static
+
+from tui.conftest import fake_app, notes, press, settle, wait_until
+from tui.fakes import FakeSource, make_process, many_processes
+from vdsotui.helper_client import HelperClient, HelperError
+from vdsotui.model import VdsoType
+from vdsotui.tui import keymap
+from vdsotui.tui.dialogs import ExportDialog, IntervalDialog, RemapDialog
+from vdsotui.tui.help import HelpScreen
+from vdsotui.tui.panels import DetailPane, FactsBar, LayoutsPanel, StatusLine
+
+SIZE = (120, 40)
+
+
+def text_of(widget: Static) -> str:
+    """The plain text a Static shows, whatever kind of renderable it holds."""
+    content = widget.content
+    if isinstance(content, str):
+        return content
+    console = Console(width=200, record=True, file=io.StringIO())
+    console.print(content)
+    return console.export_text()
+
+
+def status(app) -> str:  # type: ignore[no-untyped-def]
+    return text_of(app.query_one(StatusLine))
+
+
+async def test_first_scan_fills_table_and_header() -> None:
+    app, src, _ = fake_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.table.row_count == len(src.procs) == 13
+        assert app.table.shown_pids == sorted(src.procs)
+        facts = text_of(app.query_one(FactsBar))
+        assert "6.18.44-fake" in facts and "no (stock fallbacks)" in facts
+        assert "i386 x86_64" in facts and "ready" in facts
+        assert "13 processes" in status(app)
+        layouts = text_of(app.query_one(LayoutsPanel))
+        assert "x32: kernel built without x32" in layouts
+
+
+async def test_refresh_touches_only_changed_rows() -> None:
+    src = FakeSource(many_processes(500))
+    app, src, _ = fake_app(source=src)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        untouched_before = app.table.get_row("7")
+        p = src.procs[10]
+        src.set(replace(p, threads=p.threads + 5))
+        src.remove(11)
+        src.set(make_process(9999, "moved"))
+        await press(pilot, "r")
+        stats = app.last_apply
+        assert stats is not None
+        assert (stats.added, stats.removed, stats.updated_cells) == (1, 1, 1)
+        # Rows the scan did not report keep their very cell objects.
+        assert all(a is b for a, b in zip(untouched_before, app.table.get_row("7"), strict=True))
+        assert app.table.get_row("10")[cols_index("threads")].plain == str(p.threads + 5)
+        assert not app.table.is_shown(11) and app.table.is_shown(9999)
+
+
+def cols_index(key: str) -> int:
+    from vdsotui.tui.columns import COLUMN_KEYS
+
+    return COLUMN_KEYS.index(key)
+
+
+async def test_cursor_stays_on_process_through_sort() -> None:
+    app, _, _ = fake_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.table.select_pid(1420)
+        await settle(pilot)
+        await press(pilot, "greater_than_sign")  # sort by USER
+        assert app.table.sort_column == "user"
+        assert app.table.selected_pid == 1420
+        users = [app.table.procs[p].user for p in app.table.shown_pids]
+        assert users == sorted(users)
+        await press(pilot, "I")
+        assert app.table.sort_reverse and app.table.selected_pid == 1420
+        users = [app.table.procs[p].user for p in app.table.shown_pids]
+        assert users == sorted(users, reverse=True)
+        await press(pilot, "less_than_sign")  # back to PID, still reversed
+        assert app.table.sort_column == "pid"
+        assert app.table.shown_pids == sorted(app.table.procs, reverse=True)
+        assert app.table.selected_pid == 1420
+        assert "PID▼" in status(app)
+
+
+async def test_filter_keeps_cursor_and_escape_clears() -> None:
+    app, _, _ = fake_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.table.select_pid(1420)
+        await press(pilot, "slash")
+        assert app.query_one("#filter", Input).has_focus
+        await press(pilot, *"alice")
+        shown = app.table.shown_pids
+        assert shown and all(app.table.procs[p].user == "alice" for p in shown)
+        assert app.table.selected_pid == 1420
+        assert "filter alice" in status(app)
+        await press(pilot, "enter")
+        assert app.table.has_focus
+        await press(pilot, "escape")
+        assert app.table.row_count == 13 and app.table.selected_pid == 1420
+
+
+async def test_filter_syntax_and_errors() -> None:
+    app, _, _ = fake_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        box = app.query_one("#filter", Input)
+        await press(pilot, "slash")
+        for text, expected in [
+            ("1533", [1533]),
+            ("pid:1420", [1420]),
+            ("state:moved", [1420]),
+            ("mode:i386", [1311]),
+            ("type:i386", [1311, 1533]),
+            ("user:bob", [1777, 2048]),
+            ("!^(1|2) root", [1, 2]),
+            ("alice state:ok", [1203, 1311, 3001]),
+        ]:
+            box.value = text
+            await settle(pilot)
+            assert app.table.shown_pids == expected, text
+        box.value = "!(unclosed"
+        await settle(pilot)
+        assert "filter error: bad regular expression" in status(app)
+        assert box.has_class("-invalid")
+        # The last good filter stays applied while the text is invalid.
+        assert app.table.shown_pids == [1203, 1311, 3001]
+        box.value = "pid:abc"
+        await settle(pilot)
+        assert "a pid is a number" in status(app)
+
+
+async def test_cursor_moves_on_when_row_vanishes() -> None:
+    app, src, _ = fake_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.table.select_pid(1420)
+        await settle(pilot)
+        index = app.table.cursor_row
+        src.remove(1420)
+        await press(pilot, "r")
+        assert not app.table.is_shown(1420)
+        assert app.table.cursor_row == index
+        assert app.table.selected_pid == 1533
+
+
+async def test_tag_and_untag() -> None:
+    app, _, _ = fake_app()
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        app.table.select_pid(1203)
+        await settle(pilot)
+        await press(pilot, "space", "space")
+        assert app.table.tags == {1203, 1311}
+        assert app.table.selected_pid == 1420  # the cursor moved down after each tag
+        assert app.table.get_row("1203")[0].plain == "●1203"
+        assert "2 tagged" in status(app)
+        await press(pilot, "U")
+        assert app.table.tags == set()
+        assert app.table.get_row("1203")[0].plain == "1203"
+        assert any("Untagged 2" in n for n in notes(app))
+
+
+async def test_move_dialog_shows_plan_and_moves() -> None:
+    app, src, fh = fake_app()
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        app.table.select_pid(1203)
+        await settle(pilot)
+        old_base = src.procs[1203].base
+        await press(pilot, "m")
+        dialog = app.screen
+        assert isinstance(dialog, RemapDialog)
+        plan = text_of(dialog.query_one("#remap-plan-body", Static))
+        assert f"from x86_64 at {old_base:#x}" in plan
+        assert "proxy at the old base: yes" in plan and "✓ destination" in plan
+        assert fh.calls[-1][1]["dry_run"] is True
+        confirm = dialog.query_one("#remap-confirm", Button)
+        assert not confirm.disabled
+        await pilot.click("#remap-confirm")
+        await settle(pilot)
+        assert not isinstance(app.screen, RemapDialog)
+        runs = [c for c in fh.calls if c[0] == "remap" and not c[1]["dry_run"]]
+        assert len(runs) == 1 and runs[0][1]["pid"] == 1203 and runs[0][1]["proxy"] is True
+        new = src.procs[1203]
+        assert new.base != old_base and new.proxy
+        row = app.table.get_row("1203")
+        assert row[cols_index("base")].plain == f"{new.base:x}"
+        assert row[cols_index("state")].plain == "moved proxy"
+        assert any(
+            "Moved vdso of 1203 (bash)" in n and f"proxy left at {old_base:#x}" in n
+            for n in notes(app)
+        )
+
+
+async def test_move_to_address_without_proxy() -> None:
+    app, src, _fh = fake_app()
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        app.table.select_pid(2048)
+        await press(pilot, "m")
+        dialog = app.screen
+        box = dialog.query_one("#remap-addr", Input)
+        box.value = "0x1234"
+        await press(pilot, "enter")
+        assert "not a multiple of the page size" in text_of(dialog.query_one("#remap-error", Label))
+        assert dialog.query_one("#remap-confirm", Button).disabled
+        box.value = "nonsense"
+        await press(pilot, "enter")
+        assert "is not an address" in text_of(dialog.query_one("#remap-error", Label))
+        box.value = "0x7f1200000000"
+        await press(pilot, "enter")
+        dialog.query_one("#remap-proxy", Checkbox).value = False
+        await settle(pilot)
+        plan = text_of(dialog.query_one("#remap-plan-body", Static))
+        assert "to   x86_64 at 0x7f1200000000" in plan and "proxy at the old base: no" in plan
+        await pilot.click("#remap-confirm")
+        await settle(pilot)
+        assert src.procs[2048].base == 0x7F1200000000 and not src.procs[2048].proxy
+        assert app.table.get_row("2048")[cols_index("state")].plain == "moved"
+
+
+async def test_move_cancel_runs_nothing() -> None:
+    app, src, fh = fake_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        before = dict(src.procs)
+        await press(pilot, "m")
+        assert isinstance(app.screen, RemapDialog)
+        await press(pilot, "escape")
+        assert not isinstance(app.screen, RemapDialog)
+        await press(pilot, "m")
+        await pilot.click("#remap-cancel")
+        await settle(pilot)
+        assert not isinstance(app.screen, RemapDialog)
+        assert all(c[1]["dry_run"] for c in fh.calls if c[0] == "remap")
+        assert src.procs == before
+
+
+async def test_dry_run_refusal_blocks_confirm() -> None:
+    app, _src, fh = fake_app()
+    fh.refuse[1] = HelperError("EPERM", "target is owned by root")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "m")  # the cursor is on pid 1
+        dialog = app.screen
+        plan = text_of(dialog.query_one("#remap-plan-body", Static))
+        assert (
+            "refused: EPERM: not allowed by the helper's policy — target is owned by root" in plan
+        )
+        assert dialog.query_one("#remap-confirm", Button).disabled
+        await press(pilot, "escape")
+
+
+async def test_refusal_at_run_time_is_a_notification() -> None:
+    app, src, fh = fake_app()
+    fh.refuse_run[1203] = HelperError("EBUSY", "thread 1204 is inside the vdso")
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        app.table.select_pid(1203)
+        base = src.procs[1203].base
+        await press(pilot, "m")
+        await pilot.click("#remap-confirm")
+        await settle(pilot)
+        assert any(
+            n.startswith("Move refused: 1203 (bash): EBUSY: the process is busy")
+            and "thread 1204 is inside the vdso" in n
+            for n in notes(app)
+        )
+        assert [n.severity for n in app._notifications][-1] == "error"
+        assert src.procs[1203].base == base
+
+
+async def test_tagged_rows_move_together() -> None:
+    app, src, _fh = fake_app()
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        for pid in (1203, 2048, 2):  # 2 is a kernel thread: skipped, with a reason
+            app.table.select_pid(pid)
+            await press(pilot, "space")
+        await press(pilot, "m")
+        dialog = app.screen
+        assert isinstance(dialog, RemapDialog)
+        assert dialog.query_one("#remap-addr", Input).disabled
+        plan = text_of(dialog.query_one("#remap-plan-body", Static))
+        assert "1203 (bash)" in plan and "2048 (python3)" in plan
+        assert any("Skipped 2 (kthreadd): kernel thread" in n for n in notes(app))
+        await pilot.click("#remap-confirm")
+        await settle(pilot)
+        assert src.procs[1203].moved and src.procs[2048].moved
+        assert app.table.tags == set()
+        assert sum("Moved vdso of" in n for n in notes(app)) == 2
+
+
+async def test_switch_type_dialog() -> None:
+    app, src, fh = fake_app()
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        app.table.select_pid(1203)
+        await press(pilot, "t")
+        dialog = app.screen
+        assert isinstance(dialog, RemapDialog) and dialog.switch
+        radios = dialog.query_one("#remap-type", RadioSet)
+        assert radios.pressed_button is not None and radios.pressed_button.name == "i386"
+        plan = text_of(dialog.query_one("#remap-plan-body", Static))
+        assert "switch via stock path" in plan and "to   i386 at" in plan
+        await pilot.click("#remap-confirm")
+        await settle(pilot)
+        run = next(c for c in fh.calls if c[0] == "remap" and not c[1]["dry_run"])
+        assert run[1]["vdso_type"] is VdsoType.I386
+        assert src.procs[1203].vdso_type is VdsoType.I386
+        row = app.table.get_row("1203")
+        assert row[cols_index("type")].plain == "i386"
+        assert "mode!=type" in row[cols_index("state")].plain
+        assert any(n.startswith("Switch type: Switched vdso of 1203") for n in notes(app))
+
+
+async def test_read_only_refuses_actions() -> None:
+    app, _, fh = fake_app(read_only=True)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        await press(pilot, "m")
+        await press(pilot, "t")
+        assert not isinstance(app.screen, RemapDialog)
+        assert sum("read-only mode" in n.lower() for n in notes(app)) == 2
+        assert "READ-ONLY" in text_of(app.query_one(FactsBar))
+        assert not [c for c in fh.calls if c[0] == "remap"]
+
+
+async def test_missing_helper_is_explained() -> None:
+    app, _, _ = fake_app(helper=False)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        assert "helper not found" in text_of(app.query_one(FactsBar))
+        assert "no vdso-helper found" in text_of(app.query_one(LayoutsPanel))
+        await press(pilot, "m")
+        assert not isinstance(app.screen, RemapDialog)
+        assert any("No vdso-helper found: pass --helper PATH" in n for n in notes(app))
+        detail = text_of(app.query_one("#detail-body", Static))
+        assert "threads unknown: no vdso-helper" in detail
+
+
+async def test_helper_not_setuid_is_explained() -> None:
+    app, _, _fh = fake_app(setuid=False)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        assert "not setuid" in text_of(app.query_one(FactsBar))
+        await press(pilot, "m")
+        assert not isinstance(app.screen, RemapDialog)
+        assert any("is not setuid root" in n and "make install-helper" in n for n in notes(app))
+
+
+async def test_nonexistent_helper_path_is_explained() -> None:
+    src = FakeSource()
+    app = VdsoApp_for(src, HelperClient("/nonexistent/vdso-helper"))
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        assert "helper unusable" in text_of(app.query_one(FactsBar))
+        assert "/nonexistent/vdso-helper does not exist" in text_of(app.query_one(LayoutsPanel))
+        await press(pilot, "t")
+        assert any("/nonexistent/vdso-helper does not exist" in n for n in notes(app))
+
+
+def VdsoApp_for(src: FakeSource, helper: HelperClient):  # type: ignore[no-untyped-def]
+    from vdsotui.tui.app import VdsoApp
+
+    return VdsoApp(src, helper, live=False)
+
+
+async def test_helper_info_error_is_explained() -> None:
+    app, _, fh = fake_app()
+    fh.info_error = HelperError("EIO", "probe child crashed")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "layouts unknown: EIO: the helper failed — probe child crashed" in text_of(
+            app.query_one(LayoutsPanel)
+        )
+
+
+async def test_pause_and_live_refresh() -> None:
+    app, src, _ = fake_app(live=True, interval=0.05)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await wait_until(pilot, lambda: src.scans >= 3)
+        await press(pilot, "p")
+        assert app.paused and "PAUSED" in status(app)
+        await settle(pilot)
+        n = src.scans
+        await pilot.pause(0.3)
+        assert src.scans == n
+        await press(pilot, "p")
+        assert not app.paused
+        await wait_until(pilot, lambda: src.scans > n)
+        assert any("Refresh paused." in x for x in notes(app))
+        assert any("Refresh resumed." in x for x in notes(app))
+
+
+async def test_scans_never_overlap() -> None:
+    src = FakeSource(scan_delay=0.1)
+    app, src, _ = fake_app(source=src, live=True, interval=0.01)
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(10):
+            await pilot.press("r")
+            await pilot.pause(0.02)
+        await wait_until(pilot, lambda: src.scans >= 3)
+        assert src.max_active == 1
+
+
+async def test_scan_failure_is_shown_not_fatal() -> None:
+    app, src, _ = fake_app()
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        src.fail_next = PermissionError(13, "Permission denied")
+        await press(pilot, "r")
+        assert any("Scan failed" in n and "Permission denied" in n for n in notes(app))
+        assert app.is_running
+        src.remove(3001)
+        await press(pilot, "r")
+        assert not app.table.is_shown(3001)
+
+
+async def test_interval_dialog() -> None:
+    app, _, _ = fake_app(live=True, interval=5)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        await press(pilot, "i")
+        dialog = app.screen
+        assert isinstance(dialog, IntervalDialog)
+        box = dialog.query_one("#value-input", Input)
+        for bad, msg in [("abc", "is not a number"), ("0", "between 0.2 and 3600")]:
+            box.value = bad
+            await press(pilot, "enter")
+            assert app.screen is dialog
+            assert msg in text_of(dialog.query_one("#value-error", Label))
+        box.value = "0.5"
+        await press(pilot, "enter")
+        assert app.screen is not dialog and app.interval == 0.5
+        assert "every 0.5 s" in status(app)
+        await press(pilot, "i", "escape")
+        assert app.interval == 0.5
+
+
+async def test_export_json(tmp_path: Path) -> None:
+    app, _, _ = fake_app()
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        await press(pilot, "slash", *"alice", "enter")
+        await press(pilot, "e")
+        dialog = app.screen
+        assert isinstance(dialog, ExportDialog)
+        out = tmp_path / "rows.json"
+        dialog.query_one("#value-input", Input).value = str(out)
+        await press(pilot, "enter")
+        doc = json.loads(out.read_text())
+        assert [r["pid"] for r in doc["processes"]] == app.table.shown_pids
+        assert doc["filter"] == "alice" and doc["kernel"] == "6.18.44-fake"
+        moved = next(r for r in doc["processes"] if r["pid"] == 1420)
+        assert moved["moved"] and moved["proxy"]
+        n = len(app.table.shown_pids)
+        assert n == 6 and any(f"Exported {n} processes to {out}." in x for x in notes(app))
+        await press(pilot, "e")
+        app.screen.query_one("#value-input", Input).value = str(tmp_path / "no" / "such.json")
+        await press(pilot, "enter")
+        assert any("Cannot write" in n and "No such file or directory" in n for n in notes(app))
+
+
+async def test_help_screen_lists_every_key() -> None:
+    app, _, _ = fake_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        for key in ("question_mark", "f1"):
+            await press(pilot, key)
+            assert isinstance(app.screen, HelpScreen)
+            body = text_of(app.screen.query_one("#help-body", Static))
+            for a in keymap.ACTIONS:
+                assert a.description in body
+            assert "mode!=type" in body
+            await press(pilot, "escape")
+            assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_command_palette_runs_actions() -> None:
+    app, _, _ = fake_app(live=True, interval=30)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "ctrl+p")
+        assert isinstance(app.screen, CommandPalette)
+        await press(pilot, *"Pause or resume")
+        await pilot.pause(0.3)
+        await press(pilot, "enter")
+        assert not isinstance(app.screen, CommandPalette)
+        assert app.paused
+
+
+async def test_detail_and_layouts_toggle() -> None:
+    app, _, fh = fake_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.table.select_pid(1311)
+        await settle(pilot)
+        detail = text_of(app.query_one("#detail-body", Static))
+        assert "1311 wine-preloader" in detail and "AT_SYSINFO" in detail
+        assert "__kernel_vsyscall" in detail and "in vdso" in detail
+        assert "helper policy: allowed (same user)" in detail
+        await press(pilot, "d")
+        assert not app.query_one(DetailPane).display
+        await press(pilot, "l")
+        assert not app.query_one(LayoutsPanel).display
+        assert not app.query_one("#side").display
+        shows = len([c for c in fh.calls if c[0] == "show"])
+        await press(pilot, "down")  # hidden pane: nothing is read
+        assert len([c for c in fh.calls if c[0] == "show"]) == shows
+        await press(pilot, "d", "l")
+        assert app.query_one("#side").display
+        assert f"{app.table.selected_pid} " in text_of(app.query_one("#detail-body", Static))
+
+
+async def test_enter_shows_hidden_detail() -> None:
+    app, _, _ = fake_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "d")
+        assert not app.query_one(DetailPane).display
+        await press(pilot, "enter")
+        assert app.query_one(DetailPane).display
+
+
+async def test_follow() -> None:
+    app, src, _ = fake_app()
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        app.table.select_pid(2048)
+        await press(pilot, "F")
+        assert app.following == 2048 and "following 2048" in status(app)
+        await press(pilot, "up", "up")
+        await press(pilot, "r")
+        assert app.table.selected_pid == 2048
+        src.remove(2048)
+        await press(pilot, "r")
+        assert app.following is None
+        assert any("Followed process 2048 has exited" in n for n in notes(app))
+
+
+async def test_mouse_sorts_and_selects() -> None:
+    app, _, _ = fake_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = app.table
+        # Header row is y=0 in the table; COMMAND starts after PID and USER.
+        await pilot.click("#table", offset=(22, 0))
+        await settle(pilot)
+        assert table.sort_column == "command"
+        await pilot.click("#table", offset=(22, 0))
+        await settle(pilot)
+        assert table.sort_reverse
+        await pilot.click("#table", offset=(3, 4))
+        await settle(pilot)
+        assert table.cursor_row == 3
+        assert table.selected_pid == table.shown_pids[3]
+
+
+async def test_quit() -> None:
+    app, _, _ = fake_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("q")
+        await pilot.pause()
+        assert not app.is_running
+
+
+async def test_narrow_terminal_stacks_panels() -> None:
+    app, _, _ = fake_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.screen.has_class("-narrow")
+        table, side = app.table.region, app.query_one("#side").region
+        assert side.y >= table.bottom and table.width == 80
