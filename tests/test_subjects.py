@@ -247,3 +247,14 @@ def test_static_subjects_are_libc_free(name: str) -> None:
         names = {sym.name for sym in symtab.iter_symbols()}
         assert "_start" in names and "vdso_parse" in names
         assert not names & {"__libc_start_main", "printf", "malloc"}
+
+
+@pytest.mark.parametrize("name", GLIBC + STATIC)
+def test_moves_by_itself_and_judges_itself(name: str) -> None:
+    args = () if "static" in name else ("--threads", "2", "--signals")
+    with Subject.spawn(name, *args, "--move-every-ms", "20", "--exit-after-ms", "400") as s:
+        s.wait_ready()
+        assert s.wait(timeout=10) == 0, s.status().last_error
+        st = s.status()
+        assert st.self_moves >= 5
+        assert st.errors == 0

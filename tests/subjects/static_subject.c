@@ -5,7 +5,8 @@
  * where the vdso is, so every vdso pointer it uses is one it looked up.
  *
  * Same status file and controls as subject.c (docs/protocol.md), single
- * threaded: --status FILE, --exit-after-ms MS, SIGUSR1 self-move, SIGTERM.
+ * threaded: --status FILE, --exit-after-ms MS, --move-every-ms MS, SIGUSR1
+ * self-move, SIGTERM.
  */
 #include <elf.h>
 #include <linux/fcntl.h>
@@ -88,10 +89,10 @@ static long parse_ms(const char *s)
 	long v = 0;
 
 	if (!*s)
-		die("--exit-after-ms wants a number, got an empty string", 0);
+		die("a number of milliseconds is required, got an empty string", 0);
 	for (; *s; s++) {
 		if (*s < '0' || *s > '9' || v > 100000000)
-			die("--exit-after-ms wants a number of milliseconds", 0);
+			die("options want a number of milliseconds", 0);
 		v = v * 10 + (*s - '0');
 	}
 	return v;
@@ -415,9 +416,9 @@ void start_c(uintptr_t *sp)
 	char **argv = (char **)(sp + 1);
 	uintptr_t *p = (uintptr_t *)(argv + argc + 1);
 	const char *status = 0;
-	long exit_after = 0;
+	long exit_after = 0, move_every = 0;
 	uintptr_t ehdr = 0;
-	int64_t start, now;
+	int64_t start, now, last_move;
 
 	while (*p)		/* skip the environment */
 		p++;
@@ -430,9 +431,11 @@ void start_c(uintptr_t *sp)
 			status = argv[++i];
 		else if (str_eq(argv[i], "--exit-after-ms") && i + 1 < argc)
 			exit_after = parse_ms(argv[++i]);
+		else if (str_eq(argv[i], "--move-every-ms") && i + 1 < argc)
+			move_every = parse_ms(argv[++i]);
 		else
-			die("usage: subject-static --status FILE [--exit-after-ms MS]; bad: ",
-			    argv[i]);
+			die("usage: subject-static --status FILE [--exit-after-ms MS] "
+			    "[--move-every-ms MS]; bad: ", argv[i]);
 	}
 	if (!status)
 		die("--status FILE is required", 0);
@@ -454,7 +457,7 @@ void start_c(uintptr_t *sp)
 	install(SIGUSR1);
 	install(SIGTERM);
 
-	start = one_round();
+	start = last_move = one_round();
 	ST_SET(st->ready, 1);
 	while (!want_stop) {
 		struct ktimespec d = { 0, 100000 };
@@ -465,11 +468,17 @@ void start_c(uintptr_t *sp)
 		}
 		now = one_round();
 		ST_ADD(st->heartbeat, 1);
+		if (move_every && now - last_move >= move_every * 1000000LL) {
+			last_move = now;
+			want_move = 1;
+		}
 		if (exit_after && now - start >= exit_after * 1000000LL)
 			break;
 		RAW4(NR_CLOCK_NANOSLEEP_K, CLOCK_MONOTONIC, 0, &d, 0);
 	}
 	ST_SET(st->threads, 0);
+	if (move_every && !st->self_moves)
+		fail("--move-every-ms: no self-move happened", NOVAL);
 	sys_exit(__atomic_load_n(&st->errors, __ATOMIC_SEQ_CST) ? 1 : 0);
 }
 

@@ -570,7 +570,8 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: subject --status FILE [--threads N] [--blocker] [--blocker-ms MS]\n"
-		"               [--signals] [--exit-after-ms MS] [--busy | --idle-in-vdso]\n");
+		"               [--signals] [--exit-after-ms MS] [--move-every-ms MS]\n"
+		"               [--busy | --idle-in-vdso]\n");
 	exit(2);
 }
 
@@ -623,16 +624,17 @@ int main(int argc, char **argv)
 		{ "exit-after-ms", required_argument, NULL, 'x' },
 		{ "busy", no_argument, NULL, 'y' },
 		{ "idle-in-vdso", no_argument, NULL, 'i' },
+		{ "move-every-ms", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	const char *status_path = NULL;
-	long nthreads = 0, exit_after = 0;
+	long nthreads = 0, exit_after = 0, move_every = 0;
 	int use_blocker = 0, use_signals = 0, busy = 0, idle_in_vdso = 0, c;
 	pthread_t tids[MAX_THREADS], btid;
 	/* the main thread's calls keep step with its heartbeat */
 	struct tstate t = { .flush_every = 1 };
-	int64_t start, now;
+	int64_t start, now, last_move;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -645,6 +647,7 @@ int main(int argc, char **argv)
 			break;
 		case 'S': use_signals = 1; break;
 		case 'x': exit_after = parse_num("--exit-after-ms", optarg, 1, LONG_MAX); break;
+		case 'm': move_every = parse_num("--move-every-ms", optarg, 1, LONG_MAX); break;
 		case 'y': busy = 1; break;
 		case 'i': idle_in_vdso = 1; break;
 		default: usage();
@@ -702,7 +705,7 @@ int main(int argc, char **argv)
 	}
 	ST_SET(st->threads, (uint32_t)(nthreads + 1));
 
-	start = one_round(&t);
+	start = last_move = one_round(&t);
 	ST_SET(st->ready, 1);
 	while (!want_stop) {
 		if (want_move) {
@@ -711,6 +714,10 @@ int main(int argc, char **argv)
 		}
 		now = one_round(&t);
 		ST_ADD(st->heartbeat, 1);
+		if (move_every && now - last_move >= move_every * 1000000LL) {
+			last_move = now;
+			want_move = 1;
+		}
 		if (exit_after && now - start >= exit_after * 1000000LL)
 			break;
 		if (idle_in_vdso) {
@@ -736,5 +743,7 @@ int main(int argc, char **argv)
 	for (long i = 0; i < nthreads; i++)
 		pthread_join(tids[i], NULL);
 	ST_SET(st->threads, 0);
+	if (move_every && !st->self_moves)
+		fail("--move-every-ms: no self-move happened", NOVAL);
 	return __atomic_load_n(&st->errors, __ATOMIC_SEQ_CST) ? 1 : 0;
 }
