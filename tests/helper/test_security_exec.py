@@ -18,6 +18,11 @@ from pathlib import Path
 import pytest
 from users import User, run_as, temp_user
 
+# Without placement the helper only starts the program; with it, it traces the
+# program through its execve, which is where a setuid bit could take effect.
+PLACEMENTS = [[], ["--vdso-addr", "0x10000000"]]
+PLACEMENT_IDS = ["plain", "traced"]
+
 
 @pytest.fixture(scope="module")
 def alice() -> Iterator[User]:
@@ -63,34 +68,41 @@ def status_of(stdout: str) -> dict[str, str]:
     return out
 
 
-def test_setuid_root_program_gets_no_root(setuid_helper: Path, alice: User, progs: Path) -> None:
+@pytest.mark.parametrize("place", PLACEMENTS, ids=PLACEMENT_IDS)
+def test_setuid_root_program_gets_no_root(
+    setuid_helper: Path, alice: User, progs: Path, place: list[str]
+) -> None:
     # Outside the helper the copy really is setuid root: `id` shows euid=0.
     direct = run_as(alice, [str(progs / "suid-id")])
     assert "euid=0(root)" in direct.stdout, direct
-    res = run_as(alice, [str(setuid_helper), "exec", "--", str(progs / "suid-id")])
+    res = run_as(alice, [str(setuid_helper), "exec", *place, "--", str(progs / "suid-id")])
     assert res.returncode == 0, res
     assert f"uid={alice.uid}(" in res.stdout, res
     assert "euid=" not in res.stdout and "egid=" not in res.stdout, res
 
 
-def test_setgid_program_gets_no_group(setuid_helper: Path, alice: User, progs: Path) -> None:
+@pytest.mark.parametrize("place", PLACEMENTS, ids=PLACEMENT_IDS)
+def test_setgid_program_gets_no_group(
+    setuid_helper: Path, alice: User, progs: Path, place: list[str]
+) -> None:
     direct = run_as(alice, [str(progs / "sgid-id")])
     assert "egid=0(root)" in direct.stdout, direct
-    res = run_as(alice, [str(setuid_helper), "exec", "--", str(progs / "sgid-id")])
+    res = run_as(alice, [str(setuid_helper), "exec", *place, "--", str(progs / "sgid-id")])
     assert res.returncode == 0, res
     assert f"gid={alice.gid}(" in res.stdout and "egid=" not in res.stdout, res
 
 
+@pytest.mark.parametrize("place", PLACEMENTS, ids=PLACEMENT_IDS)
 @pytest.mark.parametrize("prog", ["suid-cat", "fcap-cat", "/usr/bin/cat"])
 def test_started_program_has_exactly_the_callers_credentials(
-    setuid_helper: Path, alice: User, progs: Path, prog: str
+    setuid_helper: Path, alice: User, progs: Path, prog: str, place: list[str]
 ) -> None:
     path = prog if prog.startswith("/") else str(progs / prog)
     if prog != "/usr/bin/cat":
         # Run directly, the copy does gain privilege: ids or capabilities.
         direct = status_of(run_as(alice, [path, "/proc/self/status"]).stdout)
         assert int(direct["CapPrm"], 16) != 0 or direct["Uid"].split()[1] == "0", direct
-    res = run_as(alice, [str(setuid_helper), "exec", "--", path, "/proc/self/status"])
+    res = run_as(alice, [str(setuid_helper), "exec", *place, "--", path, "/proc/self/status"])
     assert res.returncode == 0, res
     st = status_of(res.stdout)
     ids_u = "\t".join([str(alice.uid)] * 4)
