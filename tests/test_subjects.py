@@ -100,7 +100,7 @@ def test_threads_move_together(name: str) -> None:
 
 @pytest.mark.parametrize("name", GLIBC)
 def test_blocker_completes_across_a_move(name: str) -> None:
-    with Subject.spawn(name, "--blocker-ms", "600") as s:
+    with Subject.spawn(name, "--blocker-ms", "1500") as s:
         s.wait_ready()
         assert s.status().blocker_done == 0
         s.self_move()
