@@ -1,0 +1,105 @@
+"""Build a guest kernel and run commands in it, through kernel-patch/scripts."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+SCRIPTS = REPO / "kernel-patch" / "scripts"
+# What the console may show from the kernel that means the run is not clean.
+KERNEL_SPLATS = (
+    "BUG:",
+    "WARNING:",
+    "Oops",
+    "Kernel panic",
+    "KASAN:",
+    "UBSAN:",
+    "possible circular locking",
+    "possible recursive locking",
+    "inconsistent lock state",
+    "lockdep",
+    "suspicious RCU usage",
+    "general protection fault",
+)
+
+
+@dataclass(frozen=True)
+class Build:
+    """One cached kernel build: build-kernel.sh's output directory."""
+
+    path: Path
+    version: str
+
+    @property
+    def release(self) -> str:
+        return (self.path / "release").read_text().strip()
+
+    def selftest(self, rel: str) -> Path:
+        return self.path / "selftests" / rel
+
+
+@dataclass(frozen=True)
+class GuestRun:
+    """What one boot gave back: the command's status and the guest's console."""
+
+    returncode: int
+    console: str
+    dmesg: str
+
+    def explain(self, limit: int = 6000) -> str:
+        text = self.console if len(self.console) <= limit else "..." + self.console[-limit:]
+        return f"guest exit status {self.returncode}; console:\n{text}"
+
+    def splats(self) -> list[str]:
+        return [ln for ln in self.dmesg.splitlines() if any(s in ln for s in KERNEL_SPLATS)]
+
+
+def build_kernel(version: str, *flags: str) -> Build:
+    """Run build-kernel.sh (a no-op when cached); fail with its log tail."""
+    proc = subprocess.run(
+        [str(SCRIPTS / "build-kernel.sh"), version, *flags],
+        capture_output=True,
+        text=True,
+    )
+    sys.stderr.write(proc.stderr)
+    if proc.returncode != 0:
+        raise AssertionError(
+            f"build-kernel.sh {version} {' '.join(flags)} failed "
+            f"(exit {proc.returncode}):\n{proc.stderr[-6000:]}"
+        )
+    path = Path(proc.stdout.strip().splitlines()[-1])
+    assert (path / "bzImage").is_file(), f"no bzImage in {path}"
+    return Build(path=path, version=version)
+
+
+def run_guest(
+    build: Build,
+    argv: list[str],
+    scratch: Path,
+    timeout: int = 600,
+    env: dict[str, str] | None = None,
+    mem: int | None = None,
+) -> GuestRun:
+    """Boot BUILD, run ARGV as root in the guest, return status and console."""
+    cmd = [str(SCRIPTS / "run-guest.sh"), "--timeout", str(timeout), "--scratch", str(scratch)]
+    if mem is not None:
+        cmd += ["--mem", str(mem)]
+    for k, v in (env or {}).items():
+        cmd += ["--env", f"{k}={v}"]
+    cmd += [str(build.path), "--", *argv]
+    proc = subprocess.run(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+        timeout=timeout + 120,
+        env={**os.environ},
+    )
+    dmesg_file = scratch / "dmesg"
+    dmesg = dmesg_file.read_text(errors="replace") if dmesg_file.exists() else ""
+    return GuestRun(returncode=proc.returncode, console=proc.stdout, dmesg=dmesg)
