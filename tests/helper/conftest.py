@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,10 +16,16 @@ REPO = Path(__file__).resolve().parents[2]
 HELPER_DIR = REPO / "helper"
 BUILT_HELPER = HELPER_DIR / "build" / "vdso-helper"
 
+# subjectlib lives in tests/; make it importable when only tests/helper runs
+if str(REPO / "tests") not in sys.path:
+    sys.path.insert(0, str(REPO / "tests"))
 
-def expect_syscall() -> bool:
-    """True inside the patched guest kernel: the syscall path must be taken."""
-    return os.environ.get("VDSOTUI_EXPECT_SYSCALL", "") == "1"
+
+@pytest.fixture(scope="session")
+def subjects_built() -> Path:
+    """The C test subjects (make -C tests/subjects)."""
+    subprocess.run(["make", "-s", "-C", str(REPO / "tests" / "subjects")], check=True)
+    return REPO / "tests" / "subjects" / "build"
 
 
 @pytest.fixture(scope="session")
