@@ -100,7 +100,7 @@ class Subject:
         self.proc = proc
         self.status_path = status_path
         self.name = name
-        self._returncode: int | None = None
+        self._output: tuple[str, str] | None = None
 
     @property
     def pid(self) -> int:
@@ -176,8 +176,10 @@ class Subject:
         """stdout and stderr; only once the process has exited."""
         if self.proc.poll() is None:
             raise SubjectError(f"{self.name} is still running")
-        out, err = self.proc.communicate()
-        return out.decode(errors="replace"), err.decode(errors="replace")
+        if self._output is None:
+            out, err = self.proc.communicate()
+            self._output = (out.decode(errors="replace"), err.decode(errors="replace"))
+        return self._output
 
     def wait_ready(self, timeout: float = 5.0) -> Status:
         """Wait until every thread of the subject runs its loop."""
@@ -257,19 +259,17 @@ class Subject:
     def wait(self, timeout: float = 5.0) -> int:
         """Wait for a voluntary exit; kill and raise if it does not come."""
         try:
-            self._returncode = self.proc.wait(timeout)
+            return self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
             self.kill()
             raise SubjectError(f"{self.name} did not exit within {timeout}s") from None
-        return self._returncode
 
     def kill(self) -> None:
+        """SIGKILL if still running; always reaps and collects the output."""
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
-        for stream in (self.proc.stdout, self.proc.stderr):
-            if stream is not None and not stream.closed:
-                stream.close()
+        self.output()
 
     def maps_block(self) -> list[tuple[int, int, str]]:
         """The vdso block's lines of /proc/PID/maps: (start, end, name)."""
