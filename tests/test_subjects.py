@@ -258,3 +258,13 @@ def test_moves_by_itself_and_judges_itself(name: str) -> None:
         st = s.status()
         assert st.self_moves >= 5
         assert st.errors == 0
+
+
+def test_i386_move_from_inside_kernel_vsyscall() -> None:
+    # the mremap of [vdso] returns to the moved landing pad, or crashes
+    with Subject.spawn("subject-i386", "--threads", "1", "--move-via-vsyscall") as s:
+        s.wait_ready()
+        for _ in range(3):
+            s.self_move()
+            s.assert_healthy(min_progress=50)
+        assert s.stop() == 0

@@ -323,6 +323,8 @@ static int lookup(uintptr_t base, struct syms *s)
 	return s->cgt && s->gtod && s->time ? 0 : -1;
 }
 
+static int move_via_vsyscall;
+
 static uintptr_t rebase(uintptr_t addr, uintptr_t from, uintptr_t to)
 {
 	return addr ? addr - from + to : 0;
@@ -370,13 +372,34 @@ static void self_move(void)
 	}
 	dst = (uintptr_t)res;
 
+	/* the text last: see move_via_vsyscall */
+	for (int i = 0; i < n - 1; i++) {
+		if (v[i].start == text) {
+			struct vma tmp = v[i];
+
+			v[i] = v[n - 1];
+			v[n - 1] = tmp;
+		}
+	}
 	/* From here on only raw syscalls: the old vdso is going away. */
 	for (moved = 0; moved < n; moved++) {
-		sysarg_t r = RAW5(__NR_mremap, v[moved].start,
-				  v[moved].end - v[moved].start,
-				  v[moved].end - v[moved].start,
-				  MREMAP_MAYMOVE | MREMAP_FIXED,
-				  dst + (v[moved].start - lo));
+		size_t len = v[moved].end - v[moved].start;
+		uintptr_t to = dst + (v[moved].start - lo);
+		sysarg_t r;
+
+		if (move_via_vsyscall && v[moved].start == text) {
+			/*
+			 * i386 glibc enters through __kernel_vsyscall; the
+			 * kernel must land this thread in the moved copy.
+			 */
+			void *p = mremap((void *)v[moved].start, len, len,
+					 MREMAP_MAYMOVE | MREMAP_FIXED, (void *)to);
+
+			r = p == MAP_FAILED ? -errno : (sysarg_t)(uintptr_t)p;
+		} else {
+			r = RAW5(__NR_mremap, v[moved].start, len, len,
+				 MREMAP_MAYMOVE | MREMAP_FIXED, to);
+		}
 		if (r < 0 && r > -4096) {
 			fail("self-move: mremap failed, errno", -r);
 			break;
@@ -570,7 +593,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: subject --status FILE [--threads N] [--blocker] [--blocker-ms MS]\n"
 		"               [--signals] [--exit-after-ms MS] [--move-every-ms MS]\n"
-		"               [--busy | --idle-in-vdso]\n");
+		"               [--busy | --idle-in-vdso] [--move-via-vsyscall]\n");
 	exit(2);
 }
 
@@ -624,6 +647,7 @@ int main(int argc, char **argv)
 		{ "busy", no_argument, NULL, 'y' },
 		{ "idle-in-vdso", no_argument, NULL, 'i' },
 		{ "move-every-ms", required_argument, NULL, 'm' },
+		{ "move-via-vsyscall", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -649,6 +673,7 @@ int main(int argc, char **argv)
 		case 'm': move_every = parse_num("--move-every-ms", optarg, 1, LONG_MAX); break;
 		case 'y': busy = 1; break;
 		case 'i': idle_in_vdso = 1; break;
+		case 'v': move_via_vsyscall = 1; break;
 		default: usage();
 		}
 	}
