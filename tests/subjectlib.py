@@ -38,6 +38,17 @@ def build_dir() -> Path:
     return REPO / "tests" / "subjects" / "build"
 
 
+_built = False
+
+
+def ensure_built() -> None:
+    """Run `make -C tests/subjects` once per test process (cheap when up to date)."""
+    global _built
+    if not _built:
+        subprocess.run(["make", "-s", "-C", str(build_dir().parent)], check=True)
+        _built = True
+
+
 def subject_path(name: str) -> Path:
     path = build_dir() / name
     if not path.is_file():

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 from elftools.elf.elffile import ELFFile
 from elftools.elf.sections import SymbolTableSection
-from subjectlib import Subject, SubjectError, build_dir, subject_path
+from subjectlib import Subject, SubjectError, ensure_built, subject_path
 
 GLIBC = ["subject-x86_64", "subject-i386"]
 STATIC = ["subject-static-x86_64", "subject-static-i386"]
@@ -29,7 +29,7 @@ FOUR_GIB = 1 << 32
 
 @pytest.fixture(scope="module", autouse=True)
 def built() -> None:
-    subprocess.run(["make", "-s", "-C", str(build_dir().parent)], check=True)
+    ensure_built()
 
 
 @pytest.fixture
