@@ -57,6 +57,7 @@ class RemapDialog(ModalScreen[RemapRequest | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+r", "plan", "Plan again"),
+        Binding("ctrl+y", "confirm", "Confirm"),
     ]
 
     def __init__(
@@ -108,6 +109,7 @@ class RemapDialog(ModalScreen[RemapRequest | None]):
             yield Label("", id="remap-error", classes="error-line")
             with VerticalScroll(id="remap-plan"):
                 yield Static("Asking the helper for a plan…", id="remap-plan-body")
+            yield Label("Ctrl+Y confirms · Ctrl+R plans again · Esc cancels", classes="hint")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Confirm", variant="warning", id="remap-confirm", disabled=True)
                 yield Button("Plan again", id="remap-replan")
@@ -205,7 +207,8 @@ class RemapDialog(ModalScreen[RemapRequest | None]):
         self.action_plan()
 
     @on(Button.Pressed, "#remap-confirm")
-    def _confirm(self) -> None:
+    def action_confirm(self) -> None:
+        # Only a request whose dry run passed every check can be confirmed.
         if self.request is not None:
             self.dismiss(self.request)
 

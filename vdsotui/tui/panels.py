@@ -13,7 +13,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from vdsotui.helper_client import HelperStatus, ShowResult
-from vdsotui.model import AuxvVdso, ImageFacts, KernelFacts, ProcessVdso
+from vdsotui.model import AuxvVdso, ImageFacts, KernelFacts, ProcessVdso, Symbol
 
 
 def _hex(v: int | None) -> str:
@@ -163,7 +163,7 @@ def detail_renderable(d: Detail) -> RenderableType:
         )
         parts.append(Text(f"build-id {im.build_id or '-'}", style="dim"))
         syms = Table.grid(padding=(0, 1))
-        for s in im.symbols:
+        for s in _entry_points(im):
             syms.add_row(f"{s.address:#06x}", s.name, s.version or "")
         parts.append(syms)
     parts.append(_section("threads"))
@@ -183,6 +183,18 @@ def detail_renderable(d: Detail) -> RenderableType:
     parts.append(_section("policy"))
     parts.append(Text(d.verdict))
     return Group(*parts)
+
+
+def _entry_points(im: ImageFacts) -> list[Symbol]:
+    """Functions, one name per address: the __vdso_/__kernel_ name over its alias."""
+    best: dict[int, Symbol] = {}
+    for s in im.symbols:
+        if s.kind != "FUNC":
+            continue
+        old = best.get(s.address)
+        if old is None or (s.name.startswith("__") and not old.name.startswith("__")):
+            best[s.address] = s
+    return [best[a] for a in sorted(best)]
 
 
 class DetailPane(VerticalScroll):

@@ -1,0 +1,203 @@
+"""The real path: the app on the real /proc source and the real setuid
+helper moves a real subject process through its dialog, and the helper's
+refusals and a non-setuid install are explained to real users."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from subjectlib import Subject, build_dir
+from textual.widgets import Button, Input, Static
+
+from tui.conftest import notes, press, settle, wait_until
+from vdsotui.helper_client import HelperClient
+from vdsotui.procfs import ProcSource
+from vdsotui.tui.app import VdsoApp
+from vdsotui.tui.columns import COLUMN_KEYS
+from vdsotui.tui.dialogs import RemapDialog
+
+REPO = Path(__file__).resolve().parents[2]
+HELPER = REPO / "helper" / "build" / "vdso-helper"
+SIZE = (120, 40)
+RUNUSER = shutil.which("runuser") or "/usr/sbin/runuser"
+
+
+def plain(widget: Static) -> str:
+    console = Console(width=200, record=True, file=io.StringIO())
+    console.print(widget.content)
+    return console.export_text()
+
+
+@pytest.fixture(scope="module")
+def setuid_helper() -> Iterator[Path]:
+    """The helper of this tree, built, installed setuid root in a root-owned directory."""
+    assert os.geteuid() == 0, "the real-path tests install a setuid helper and must run as root"
+    subprocess.run(["make", "-s", "-C", str(REPO / "helper")], check=True)
+    subprocess.run(["make", "-s", "-C", str(build_dir().parent)], check=True)
+    tmp = Path(tempfile.mkdtemp(prefix="vdsotui-helper-", dir="/var/tmp"))
+    try:
+        tmp.chmod(0o755)
+        dest = tmp / "vdso-helper"
+        shutil.copyfile(HELPER, dest)
+        os.chown(dest, 0, 0)
+        dest.chmod(0o4755)
+        yield dest
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture
+def user() -> Iterator[str]:
+    name = f"vdsotui{uuid.uuid4().hex[:6]}"
+    subprocess.run(["useradd", "--system", "--no-create-home", name], check=True)
+    try:
+        yield name
+    finally:
+        subprocess.run(["pkill", "-KILL", "-u", name], check=False)
+        subprocess.run(["userdel", name], check=False)
+
+
+def cell(app: VdsoApp, pid: int, column: str) -> str:
+    return app.table.get_row(str(pid))[COLUMN_KEYS.index(column)].plain
+
+
+async def test_real_move_through_dialog(setuid_helper: Path) -> None:
+    with Subject.spawn("subject-x86_64") as s:
+        s.wait_ready()
+        old_base = s.maps_vdso_base()
+        assert old_base is not None
+        app = VdsoApp(ProcSource(), HelperClient(setuid_helper), live=False)
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            await settle(pilot)
+            assert "helper ready" in plain(app.query_one("#facts", Static))
+            assert cell(app, s.pid, "base") == f"{old_base:x}"
+            assert cell(app, s.pid, "state") == "ok"
+            assert app.table.select_pid(s.pid)
+            await press(pilot, "m")
+            dialog = app.screen
+            assert isinstance(dialog, RemapDialog)
+            plan = plain(dialog.query_one("#remap-plan-body", Static))
+            assert f"from x86_64 at {old_base:#x}" in plan, plan
+            assert "proxy at the old base: yes" in plan and "✓ policy" in plan
+            assert not dialog.query_one("#remap-confirm", Button).disabled
+            await press(pilot, "ctrl+y")
+            await wait_until(pilot, lambda: app.table.procs[s.pid].base != old_base)
+            await settle(pilot)
+            new_base = s.maps_vdso_base()
+            assert new_base is not None and new_base != old_base
+            assert cell(app, s.pid, "base") == f"{new_base:x}"
+            assert cell(app, s.pid, "state") == "moved proxy"
+            assert any(
+                f"Moved vdso of {s.pid}" in n and f"proxy left at {old_base:#x}" in n
+                for n in notes(app)
+            ), notes(app)
+        s.assert_healthy()
+
+
+def first_mapping(pid: int) -> int:
+    with open(f"/proc/{pid}/maps") as f:
+        return int(f.readline().split("-", 1)[0], 16)
+
+
+async def test_real_refusals_are_explained(setuid_helper: Path) -> None:
+    with Subject.spawn("subject-x86_64") as s:
+        s.wait_ready()
+        base = s.maps_vdso_base()
+        app = VdsoApp(ProcSource(), HelperClient(setuid_helper), live=False)
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            await settle(pilot)
+            assert app.table.select_pid(s.pid)
+            await press(pilot, "m")
+            dialog = app.screen
+            assert isinstance(dialog, RemapDialog)
+            # A destination on top of the subject's own executable: the dry run refuses.
+            dialog.query_one("#remap-addr", Input).value = hex(first_mapping(s.pid))
+            await press(pilot, "enter")
+            plan = plain(dialog.query_one("#remap-plan-body", Static))
+            assert "refused: EEXIST: the destination overlaps an existing mapping" in plan, plan
+            assert "is occupied by" in plan and "subject-x86_64" in plan
+            assert dialog.query_one("#remap-confirm", Button).disabled
+            await press(pilot, "ctrl+y")  # nothing to confirm: the dialog stays
+            assert app.screen is dialog
+            assert s.maps_vdso_base() == base
+            s.assert_healthy()
+            # A plan that passed, then the target exits before the confirmation.
+            dialog.query_one("#remap-addr", Input).value = ""
+            await press(pilot, "enter")
+            assert not dialog.query_one("#remap-confirm", Button).disabled
+            s.kill()
+            await press(pilot, "ctrl+y")
+            await wait_until(pilot, lambda: any("Move refused" in n for n in notes(app)))
+            refusal = next(n for n in notes(app) if "Move refused" in n)
+            assert f"{s.pid} (subject-x86_64): ESRCH: the process no longer exists" in refusal
+            assert [n.severity for n in app._notifications if n.title == "Move refused"] == [
+                "error"
+            ]
+
+
+def run_as(user: str, code: str) -> str:
+    """Run Python `code` as `user` with this tree's vdsotui importable."""
+    out = subprocess.run(
+        [RUNUSER, "-u", user, "--", "/usr/bin/python3", "-c", code],
+        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+        cwd="/",
+    )
+    return out.stdout.strip()
+
+
+def test_non_setuid_helper_explained_to_user(user: str, setuid_helper: Path) -> None:
+    plain_copy = setuid_helper.parent / "plain-helper"
+    shutil.copyfile(HELPER, plain_copy)
+    plain_copy.chmod(0o755)
+    try:
+        problem = run_as(
+            user,
+            f"""
+from vdsotui.helper_client import HelperClient
+print(HelperClient({str(plain_copy)!r}).status().problem)""",
+        )
+        assert problem == (
+            f"{plain_copy} is not setuid root, so it cannot act on processes "
+            "(install it with `make install-helper` as root)"
+        )
+        ok = run_as(
+            user,
+            f"""
+from vdsotui.helper_client import HelperClient
+st = HelperClient({str(setuid_helper)!r}).status()
+print(st.setuid_root, st.problem)""",
+        )
+        assert ok == "True None"
+    finally:
+        plain_copy.unlink()
+
+
+def test_user_refused_on_another_users_process(user: str, setuid_helper: Path) -> None:
+    with Subject.spawn("subject-x86_64") as s:  # runs as root
+        s.wait_ready()
+        base = s.maps_vdso_base()
+        answer = run_as(
+            user,
+            f"""
+from vdsotui.helper_client import HelperClient, HelperError
+try:
+    HelperClient({str(setuid_helper)!r}).remap({s.pid}, auto=True)
+except HelperError as e:
+    print(e.code)""",
+        )
+        assert answer == "EPERM"
+        assert s.maps_vdso_base() == base
+        s.assert_healthy()
