@@ -550,6 +550,8 @@ struct target {
 	uid_t uid[4];		/* real, effective, saved, fs */
 	gid_t gid[4];
 	unsigned long long capprm;
+	int ngroups;		/* supplementary groups ("Groups:"), -1 if more than fit */
+	gid_t groups[64];
 	unsigned long flags;	/* /proc/P/stat field 9 */
 	char state;
 	int kthread;		/* "Kthread:\t1" in status (newer kernels) */
@@ -592,7 +594,7 @@ static int parse_ids(const char *line, unsigned int ids[4])
 static int read_target(int procfd, struct target *t)
 {
 	static char buf[STATUS_MAX_SIZE];
-	int have_uid = 0, have_gid = 0, have_cap = 0;
+	int have_uid = 0, have_gid = 0, have_cap = 0, have_groups = 0;
 	char *line, *next, *p;
 	unsigned int ids[4];
 	struct stat st;
@@ -624,11 +626,28 @@ static int read_target(int procfd, struct target *t)
 		} else if (!strncmp(line, "CapPrm:\t", 8)) {
 			t->capprm = strtoull(line + 8, NULL, 16);
 			have_cap = 1;
+		} else if (!strncmp(line, "Groups:\t", 8)) {
+			char *q = line + 8, *end;
+
+			t->ngroups = 0;
+			for (;;) {
+				unsigned long g = strtoul(q, &end, 10);
+
+				if (end == q)
+					break;
+				if (t->ngroups == (int)(sizeof(t->groups) / sizeof(t->groups[0]))) {
+					t->ngroups = -1;
+					break;
+				}
+				t->groups[t->ngroups++] = (gid_t)g;
+				q = end;
+			}
+			have_groups = 1;
 		} else if (!strncmp(line, "Kthread:\t", 9)) {
 			t->kthread = line[9] == '1';
 		}
 	}
-	if (!have_uid || !have_gid || !have_cap)
+	if (!have_uid || !have_gid || !have_cap || !have_groups)
 		return -EINVAL;
 
 	n = read_at(procfd, "stat", buf, sizeof(buf));
@@ -695,6 +714,36 @@ static int ids_at_least(const struct target *t, uid_t min)
 	return 1;
 }
 
+/*
+ * A group of the target the caller lacks, or -1 if none. ptrace ignores
+ * supplementary groups, but acting through a process that holds a group
+ * (say, one given to a service by root) would hand that group's access to
+ * the caller, which the helper's privilege must not do.
+ */
+static long foreign_group(const struct caller *c, const struct target *t)
+{
+	int i;
+
+	if (t->ngroups < 0)
+		return (long)UINT_MAX;
+	for (i = 0; i < t->ngroups; i++)
+		if (!caller_in_group(c, t->groups[i]))
+			return (long)t->groups[i];
+	return -1;
+}
+
+static int has_group(const struct target *t, gid_t g)
+{
+	int i;
+
+	if (t->ngroups < 0)
+		return 1;
+	for (i = 0; i < t->ngroups; i++)
+		if (t->groups[i] == g)
+			return 1;
+	return 0;
+}
+
 /* Why a non-root caller may not act on t, for the verdict. */
 static void refuse_ownership(const struct caller *c, const struct target *t, struct verdict *v)
 {
@@ -731,6 +780,9 @@ static void judge(const struct caller *c, const struct target *t, struct verdict
 			refuse(v, EPERM, "target is not dumpable (it changed credentials or asked not to be traced)");
 		else if (t->capprm)
 			refuse(v, EPERM, "target holds capabilities (CapPrm %llx)", t->capprm);
+		else if (foreign_group(c, t) >= 0)
+			refuse(v, EPERM, "target has supplementary group %ld, which the caller lacks",
+			       foreign_group(c, t));
 		else {
 			v->allowed = 1;
 			v->err = 0;
@@ -747,6 +799,8 @@ static void judge(const struct caller *c, const struct target *t, struct verdict
 			refuse(v, EPERM, "target is not dumpable (it changed credentials or asked not to be traced)");
 		else if (t->capprm)
 			refuse(v, EPERM, "target holds capabilities (CapPrm %llx)", t->capprm);
+		else if (has_group(t, 0))
+			refuse(v, EPERM, "target has the root group among its supplementary groups");
 		else {
 			v->allowed = 1;
 			v->err = 0;

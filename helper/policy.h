@@ -8,11 +8,11 @@
  *    for root;
  *  - root (real uid 0) may act on any other process;
  *  - anyone else only on a process whose real, effective, saved and fs uids
- *    and gids all equal the caller's real uid and gid, that is dumpable and
- *    holds no capabilities;
+ *    and gids all equal the caller's real uid and gid, that is dumpable,
+ *    holds no capabilities and no supplementary group the caller lacks;
  *  - members of the operator group named in the root-owned config may also
  *    act on dumpable, capability-free processes of other users whose ids are
- *    all at least operator_min_uid (never root's).
+ *    all at least operator_min_uid (never root's, never the root group).
  */
 #ifndef VDSO_HELPER_POLICY_H
 #define VDSO_HELPER_POLICY_H

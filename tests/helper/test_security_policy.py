@@ -9,6 +9,7 @@ refusals come from the policy and not from a helper that cannot work.
 
 from __future__ import annotations
 
+import grp
 import os
 import shlex
 import shutil
@@ -29,6 +30,7 @@ from users import (
     run_as,
     settled_snapshot,
     snapshot,
+    temp_group,
     temp_user,
     wait_for,
 )
@@ -232,6 +234,32 @@ def test_process_with_capabilities(setuid_helper: Path, alice: User) -> None:
         assert_all_refused(setuid_helper, alice, proc.pid, "EPERM", "holds capabilities")
     finally:
         reap(proc)
+
+
+def test_process_with_a_group_the_caller_lacks(setuid_helper: Path, alice: User) -> None:
+    """alice's ids, dumpable, no capabilities, but root gave it an extra group."""
+    with temp_group("vdsog") as group:
+        gid = grp.getgrnam(group).gr_gid
+        proc = spawn(
+            [
+                "setpriv",
+                f"--reuid={alice.uid}",
+                f"--regid={alice.gid}",
+                f"--groups={gid}",
+                "sleep",
+                "1000",
+            ]
+        )
+        try:
+            wait_for(lambda: os.readlink(f"/proc/{proc.pid}/exe").endswith("sleep"), "exec")
+            uids, gids, capprm = proc_ids(proc.pid)
+            assert uids == [alice.uid] * 4 and gids == [alice.gid] * 4 and capprm == 0
+            assert proc_dumpable(proc.pid)
+            assert_all_refused(
+                setuid_helper, alice, proc.pid, "EPERM", f"supplementary group {gid}"
+            )
+        finally:
+            reap(proc)
 
 
 def test_non_dumpable_process(setuid_helper: Path, alice: User) -> None:
