@@ -268,3 +268,21 @@ def test_i386_move_from_inside_kernel_vsyscall() -> None:
             s.self_move()
             s.assert_healthy(min_progress=50)
         assert s.stop() == 0
+
+
+def test_restorer_switch_at_a_chosen_low_address() -> None:
+    with Subject.spawn("restorer-x86_64", "--self-switch-at", "0x30000000") as s:
+        assert s.wait(timeout=10) == 0, s.output()
+        st = s.status()
+        # the address names the block's start: the text follows the vvar pages
+        assert 0x30000000 < st.vdso_base < 0x30100000
+        assert abs(st.aux - time.time()) < 5
+
+
+def test_restorer_refuses_an_i386_vdso_above_4gib() -> None:
+    with Subject.spawn("restorer-x86_64", "--self-switch-at", "0x7e0000000000") as s:
+        assert s.wait(timeout=10) == 1
+        st = s.status()
+        assert st.vdso_base >= FOUR_GIB
+        assert "above 4 GiB" in st.last_error
+        assert "above 4 GiB" in s.output()[1]

@@ -82,25 +82,30 @@ static int read_block(struct vma *v)
 	return n;
 }
 
-/* munmap the whole block, every VMA maps shows, then map the i386 type. */
-static int self_switch(void)
+/*
+ * munmap the whole block, every VMA maps shows, then map the i386 type at
+ * addr (0: somewhere below 4 GiB).
+ */
+static int self_switch(unsigned long addr)
 {
 	struct vma v[MAX_VMAS];
-	void *hint;
+	void *hint = (void *)addr;
 	int n = read_block(v);
 	long r;
 
 	if (n <= 0)
 		return die("self-switch: no vdso block in /proc/self/maps", NOVAL);
-	/*
-	 * 32-bit code can only reach the low 4 GiB: take the new address from
-	 * a free range there, not from the old (high) block.
-	 */
-	hint = mmap(NULL, HINT_SPACE, PROT_NONE,
-		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
-	if (hint == MAP_FAILED)
-		return die("self-switch: no free space below 4 GiB, errno", errno);
-	munmap(hint, HINT_SPACE);
+	if (!hint) {
+		/*
+		 * 32-bit code can only reach the low 4 GiB: take the new
+		 * address from a free range there, not from the old block.
+		 */
+		hint = mmap(NULL, HINT_SPACE, PROT_NONE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+		if (hint == MAP_FAILED)
+			return die("self-switch: no free space below 4 GiB, errno", errno);
+		munmap(hint, HINT_SPACE);
+	}
 	/* glibc's cached vdso pointers die here: only syscalls from now on */
 	for (int i = 0; i < n; i++)
 		if (munmap((void *)v[i].start, v[i].end - v[i].start))
@@ -111,7 +116,7 @@ static int self_switch(void)
 	return 0;
 }
 
-static int find_text(unsigned long *base)
+static int find_text(unsigned long *base, unsigned long *end)
 {
 	struct vma v[MAX_VMAS];
 	int n = read_block(v);
@@ -119,6 +124,7 @@ static int find_text(unsigned long *base)
 	for (int i = 0; i < n; i++) {
 		if (!strcmp(v[i].name, "[vdso]")) {
 			*base = v[i].start;
+			*end = v[i].end;
 			return 0;
 		}
 	}
@@ -127,7 +133,8 @@ static int find_text(unsigned long *base)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: restorer-x86_64 --status FILE [--self-switch]\n");
+	fprintf(stderr, "usage: restorer-x86_64 --status FILE "
+		"[--self-switch | --self-switch-at ADDR]\n");
 	exit(2);
 }
 
@@ -155,18 +162,20 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "status", required_argument, NULL, 's' },
 		{ "self-switch", no_argument, NULL, 'w' },
+		{ "self-switch-at", required_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	const char *status_path = NULL;
 	int self = 0, c;
+	unsigned long self_at = 0;
 	size_t code_len = (size_t)(call32_end - call32_start);
 	unsigned char *code, *stack;
 	uint32_t top, fn;
 	struct ts32 *ts, *mono;
 	struct ktimespec k;
 	struct vdso_image img;
-	unsigned long base;
+	unsigned long base, end;
 	const Elf32_Ehdr *eh;
 	struct sigaction sa = { .sa_handler = on_usr2 };
 	sigset_t usr2, waitmask;
@@ -177,6 +186,19 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 's': status_path = optarg; break;
 		case 'w': self = 1; break;
+		case 'a': {
+			char *e;
+
+			errno = 0;
+			self_at = strtoul(optarg, &e, 16);
+			if (errno || *e || e == optarg || !self_at) {
+				fprintf(stderr, "restorer: --self-switch-at wants a hex address, got '%s'\n",
+					optarg);
+				exit(2);
+			}
+			self = 1;
+			break;
+		}
 		default: usage();
 		}
 	}
@@ -216,7 +238,7 @@ int main(int argc, char **argv)
 	sigaction(SIGUSR2, &sa, NULL);
 
 	if (self) {
-		if (self_switch())
+		if (self_switch(self_at))
 			return 1;
 	} else {
 		ST_SET(st->ready, 1);
@@ -225,19 +247,20 @@ int main(int argc, char **argv)
 	}
 	ST_SET(st->ready, 1);
 
-	if (find_text(&base))
+	if (find_text(&base, &end))
 		return die("no [vdso] in /proc/self/maps after the switch", NOVAL);
 	ST_SET(st->vdso_base, (uint64_t)base);
 	eh = (const Elf32_Ehdr *)base;
 	if (eh->e_ident[EI_CLASS] != ELFCLASS32 || eh->e_machine != EM_386)
 		return die("the vdso is not of the i386 type, e_machine", eh->e_machine);
+	if (end > 0x100000000UL)
+		return die("the i386 vdso is above 4 GiB, out of 32-bit reach, at",
+			   (long long)base);
 	if (vdso_parse(&img, base))
 		return die("cannot parse the i386 vdso image", NOVAL);
 	fn = (uint32_t)vdso_sym(&img, "LINUX_2.6", "__vdso_clock_gettime");
 	if (!fn)
 		return die("no __vdso_clock_gettime@LINUX_2.6 in the i386 vdso", NOVAL);
-	if (base + 0x100000 > 0xffffffffUL)
-		return die("the i386 vdso is above 4 GiB", (long long)base);
 
 	r = ((call32_fn)code)(fn, CLOCK_MONOTONIC, (uint32_t)(uintptr_t)mono, top);
 	if (r)
