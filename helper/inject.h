@@ -37,6 +37,7 @@ struct target {
 	int stub_written;
 	struct timespec t_seize, t_detach;
 	int injections;
+	int boosted, nice_saved;	/* nice -20 while the target is held */
 };
 
 /* Seize and interrupt every thread until the set is stable. 0 or -errno. */

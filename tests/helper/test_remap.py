@@ -1,0 +1,195 @@
+"""Live moves with a proxy: the target keeps running and its time stays right."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from helperlib import (
+    assert_running_untraced,
+    block,
+    ok,
+    path_expected,
+    snapshot,
+    vdso_base,
+)
+from subjectlib import Subject
+
+
+def move(helper: Path, pid: int, *extra: str) -> dict:
+    """One move; checks the reply against what /proc shows afterwards."""
+    old = block(pid)
+    out = ok(helper, "remap", "--pid", str(pid), *extra)
+    assert out["operation"] == "move" and out["dry_run"] is False
+    assert out["path"] == path_expected()
+    assert out["proxy"] is True and out["stop_ns"] > 0
+    new_base = int(out["to"]["base"], 16)
+    assert out["from"]["base"] == hex(next(lo for lo, _, n in old if n == "[vdso]"))
+    now = block(pid)
+    assert vdso_base(pid) == new_base
+    # same layout, shifted: every VMA kept its offset in the block
+    shift = new_base - int(out["from"]["base"], 16)
+    assert [(lo + shift, hi + shift, n) for lo, hi, n in old] == now
+    assert_running_untraced(pid)
+    return out
+
+
+def proxies(helper: Path, pid: int) -> list[dict]:
+    return ok(helper, "show", "--pid", str(pid))["proxies"]
+
+
+@pytest.mark.parametrize("mode", ["x86_64", "i386"])
+def test_glibc_subject_survives_moves(helper_path: Path, subjects_built: Path, mode: str) -> None:
+    """Threads hammering the vdso, a blocked thread, signals: three moves."""
+    args = ("--threads", "4", "--blocker", "--blocker-ms", "1500", "--signals")
+    with Subject.spawn(f"subject-{mode}", *args) as s:
+        s.wait_ready()
+        bases = [vdso_base(s.pid)]
+        for _ in range(3):
+            out = move(helper_path, s.pid, "--auto")
+            bases.append(int(out["to"]["base"], 16))
+            s.assert_healthy(min_progress=200)
+        # every old base holds a proxy, and all of them jump to the newest vdso
+        px = proxies(helper_path, s.pid)
+        assert sorted(int(p["base"], 16) for p in px) == sorted(bases[:-1])
+        assert {p["target"] for p in px} == {hex(bases[-1])}
+        st = s.wait_for("blocker done", lambda st: st.blocker_done == 1, timeout=10)
+        assert st.signals > 0 and st.errors == 0
+        assert s.stop() == 0, s.status().last_error
+
+
+def test_many_threads_hammering(helper_path: Path, subjects_built: Path) -> None:
+    """16 threads calling the vdso without pause; many stand inside it at each stop.
+
+    (64 threads are exercised by bench/bench_helper.py: on a 2-core machine
+    that is also busy with other work, the subject's own 1 s freshness check
+    can trip from CPU starvation alone.)
+    """
+    with Subject.spawn("subject-x86_64", "--threads", "16") as s:
+        s.wait_ready(timeout=20)
+        for _ in range(3):
+            move(helper_path, s.pid, "--auto")
+            s.assert_healthy(min_progress=200, timeout=20)
+        assert s.stop(timeout=20) == 0, s.status().last_error
+
+
+def test_signal_heavy_i386(helper_path: Path, subjects_built: Path) -> None:
+    """SIGALRM every 100 us, handlers returning through the vdso trampoline."""
+    with Subject.spawn("subject-i386", "--signals", "--threads", "2", "--idle-in-vdso") as s:
+        s.wait_ready()
+        for _ in range(5):
+            before = s.status().signals
+            move(helper_path, s.pid, "--auto")
+            s.assert_healthy(min_progress=200)
+            s.wait_for("signals", lambda st, b=before: st.signals > b + 100)
+        assert s.stop() == 0, s.status().last_error
+
+
+def test_blocked_thread_restarts(helper_path: Path, subjects_built: Path) -> None:
+    """A thread in a 1.5 s clock_nanosleep: the move interrupts and restarts it."""
+    with Subject.spawn("subject-x86_64", "--blocker", "--blocker-ms", "1500") as s:
+        s.wait_ready()
+        move(helper_path, s.pid, "--auto")
+        st = s.wait_for("blocker done", lambda st: st.blocker_done == 1, timeout=10)
+        assert st.errors == 0, st.last_error
+        assert s.stop() == 0
+
+
+@pytest.mark.parametrize("name", ["subject-static-x86_64", "subject-static-i386"])
+def test_static_subjects(helper_path: Path, subjects_built: Path, name: str) -> None:
+    with Subject.spawn(name) as s:
+        s.wait_ready()
+        for _ in range(2):
+            move(helper_path, s.pid, "--auto")
+            s.assert_healthy(min_progress=200)
+        assert s.stop() == 0, s.status().last_error
+
+
+def test_move_to_given_address(helper_path: Path, subjects_built: Path) -> None:
+    with Subject.spawn("subject-i386") as s:
+        s.wait_ready()
+        plan = ok(helper_path, "remap", "--pid", str(s.pid), "--auto", "--dry-run")
+        want = plan["to"]["base"]
+        out = move(helper_path, s.pid, "--addr", want)
+        assert out["to"]["base"] == want
+        s.assert_healthy(min_progress=200)
+        # and back to the first base, now free again except for its proxy
+        assert s.stop() == 0
+
+
+def test_dry_run_changes_nothing(helper_path: Path, subjects_built: Path) -> None:
+    with Subject.spawn("subject-x86_64", "--blocker", "--blocker-ms", "20000") as s:
+        s.wait_ready()
+        blocked = [t for t, line in _syscalls(s.pid).items() if line.startswith("230 ")]
+        before = snapshot(s.pid, blocked)
+        out = ok(helper_path, "remap", "--pid", str(s.pid), "--auto", "--dry-run")
+        assert out["dry_run"] is True and "stop_ns" not in out
+        assert out["operation"] == "move" and out["path"] == path_expected()
+        names = [c["name"] for c in out["checks"]]
+        assert {"policy", "destination", "threads", "proxy"} <= set(names)
+        assert all(c["ok"] for c in out["checks"])
+        assert out["to"]["size"] == out["from"]["size"]
+        from helperlib import assert_unchanged
+
+        assert_unchanged(s.pid, before)
+        s.assert_healthy(min_progress=200)
+
+
+def _syscalls(pid: int) -> dict[int, str]:
+    from helperlib import thread_syscalls
+
+    return thread_syscalls(pid)
+
+
+PY_CLOCK_LOOP = r"""
+import sys, time
+ready = sys.argv[1]
+# phase 1: run until the test says go (it moves the vdso meanwhile)
+n = 0
+last = time.monotonic()
+open(ready, "w").write("ready")
+while open(ready).read() != "go":
+    for _ in range(1000):
+        t = time.monotonic()
+        assert t >= last, (t, last)
+        last = t
+    n += 1000
+# phase 2: a million more calls through glibc's cached vdso pointers
+w0, m0 = time.time(), time.monotonic()
+for _ in range(1_000_000):
+    t = time.monotonic()
+    if t < last:
+        print("monotonic went back", t, last); sys.exit(3)
+    last = t
+w1, m1 = time.time(), time.monotonic()
+# wall and monotonic clocks advanced alike (both through the moved vdso)
+if abs((w1 - w0) - (m1 - m0)) > 0.5 or not (0 < m1 - m0 < 60):
+    print("clocks disagree", w1 - w0, m1 - m0); sys.exit(4)
+print("ok", n)
+"""
+
+
+def test_python_keeps_time_after_moves(helper_path: Path, tmp_path: Path) -> None:
+    """A program nobody here wrote: python3 in a busy time.monotonic() loop."""
+    ready = tmp_path / "ready"
+    p = subprocess.Popen(
+        [sys.executable, "-c", PY_CLOCK_LOOP, str(ready)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while not ready.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        for _ in range(3):
+            move(helper_path, p.pid, "--auto")
+            time.sleep(0.05)
+        assert len(proxies(helper_path, p.pid)) == 3
+        ready.write_text("go")
+        out, _ = p.communicate(timeout=120)
+        assert p.returncode == 0, out
+        assert out.startswith("ok ")
+    finally:
+        p.kill()
+        p.wait()
