@@ -26,9 +26,10 @@ class Result:
 
 def run(helper: Path, *args: str, timeout: float = 60.0) -> Result:
     """Run the helper with --json; parse its one JSON object."""
-    p = subprocess.run(
-        [str(helper), *args, "--json"], capture_output=True, text=True, timeout=timeout
-    )
+    argv = list(args)
+    # exec: everything after "--" belongs to the program
+    argv.insert(argv.index("--") if "--" in argv else len(argv), "--json")
+    p = subprocess.run([str(helper), *argv], capture_output=True, text=True, timeout=timeout)
     try:
         out = json.loads(p.stdout) if p.stdout.strip() else {}
     except json.JSONDecodeError as e:
