@@ -99,7 +99,7 @@ unsigned long proxy_target(const unsigned char *img, size_t len, const struct vd
 int proxy_find_all(int memfd, const struct maps *m, struct proxy_list *out)
 {
 	out->n = 0;
-	for (int i = 0; i < m->n && out->n < 16; i++) {
+	for (int i = 0; i < m->n && out->n < PROXY_MAX; i++) {
 		const struct maps_entry *v = &m->e[i];
 		unsigned char h[64];
 

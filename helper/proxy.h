@@ -30,10 +30,12 @@ unsigned long proxy_target(const unsigned char *img, size_t len, const struct vd
 			   unsigned long proxy_base);
 
 /* Proxies of a process: anonymous r-x mappings whose header bears the mark. */
+#define PROXY_MAX 1024
+
 struct proxy_list {
 	int n;
-	unsigned long base[16];
-	unsigned long size[16];
+	unsigned long base[PROXY_MAX];
+	unsigned long size[PROXY_MAX];
 };
 int proxy_find_all(int memfd, const struct maps *m, struct proxy_list *out);
 

@@ -546,7 +546,9 @@ void cmd_remap(const struct caller *c, const struct remap_req *rq)
 	unsigned long before, after, new_base, new_vvar, limit, min_addr, text_len;
 	unsigned char *img = NULL, *proxy_img = NULL;
 	int pidfd, mode, old_type, new_type, memfd, sig, use_proxy, lost = 0, switching, nin;
-	struct proxy_list proxies = { 0 };
+	static struct proxy_list proxies;
+	unsigned long replace = 0;	/* base of our own proxy that the new text takes over */
+	unsigned char *replaced_img = NULL;
 	struct maps_entry clash;
 	struct vdso_elf elf;
 	struct verdict v;
@@ -646,12 +648,45 @@ void cmd_remap(const struct caller *c, const struct remap_req *rq)
 	/* the stopped truth: maps again, destination, threads */
 	if (maps_read(rq->pid, &m) || maps_find_block(&m, &b))
 		refuse(ESRCH, "target %d lost its vdso or exited", (int)rq->pid);
-	if (!maps_range_free(&m, new_vvar, new_base + after, &b, &clash))
-		refuse(EEXIST, "destination 0x%lx-0x%lx is occupied by %s 0x%lx-0x%lx", new_vvar,
-		       new_base + after, vma_label(&clash), clash.start, clash.end);
-	add_check("destination", 1, "0x%lx-0x%lx is free", new_vvar, new_base + after);
-	if (use_proxy)
-		proxy_find_all(tgt.memfd, &m, &proxies);
+	proxy_find_all(tgt.memfd, &m, &proxies);
+	if (!maps_range_free(&m, new_vvar, new_base + after, &b, &clash)) {
+		/*
+		 * Moving back onto one of this process's own proxies is fine when
+		 * the new text lands exactly on it: callers holding addresses in it
+		 * then reach the same functions of the real vdso.
+		 */
+		for (int i = 0; !switching && i < proxies.n; i++)
+			if (proxies.base[i] == new_base && proxies.size[i] == after &&
+			    clash.start == new_base)
+				replace = new_base;
+		if (replace) {
+			struct maps_entry px = clash;
+
+			px.start = px.end;	/* look past the proxy for anything else */
+			for (int i = 0; i < m.n; i++)
+				if (m.e[i].start == replace)
+					m.e[i].name[0] = '\x01';	/* mark: skipped below */
+			for (int i = 0; i < m.n; i++) {
+				const struct maps_entry *e = &m.e[i];
+
+				if (e->name[0] == '\x01' || e->end <= new_vvar || e->start >= new_base + after)
+					continue;
+				if (e->start >= b.vvar_start && e->end <= b.end)
+					continue;
+				px = *e;
+				replace = 0;
+				break;
+			}
+			clash = px;
+		}
+		if (!replace)
+			refuse(EEXIST, "destination 0x%lx-0x%lx is occupied by %s 0x%lx-0x%lx", new_vvar,
+			       new_base + after, vma_label(&clash), clash.start, clash.end);
+		add_check("destination", 1, "0x%lx-0x%lx is free but for this process's proxy at 0x%lx",
+			  new_vvar, new_base + after, replace);
+	} else {
+		add_check("destination", 1, "0x%lx-0x%lx is free", new_vvar, new_base + after);
+	}
 	maps_free(&m);
 	img = read_image(tgt.memfd, b.base, text_len);
 	if (!img || vdso_elf_parse(img, text_len, &elf))
@@ -702,6 +737,15 @@ void cmd_remap(const struct caller *c, const struct remap_req *rq)
 		       sigabbrev_np(sig) ?: "a signal");
 
 	/* ---- point of first change ---- */
+	if (replace) {
+		replaced_img = read_image(tgt.memfd, replace, after);
+		if (!replaced_img)
+			refuse(EIO, "cannot read the proxy at 0x%lx", replace);
+		r = inj(SYS_munmap, replace, after, 0, 0, 0, 0);
+		if (is_err(r))
+			fail((int)-r, "cannot unmap the proxy at 0x%lx: %s", replace, strerror((int)-r));
+		add_step("munmap proxy 0x%lx", replace);
+	}
 	r = -ENOSYS;
 	if (strcmp(path, "syscall") == 0) {
 		r = inj(NR_vdso_remap, (unsigned long)new_type, new_base, 0, 0, 0, 0);
@@ -718,6 +762,15 @@ void cmd_remap(const struct caller *c, const struct remap_req *rq)
 	if (lost)
 		fail(EIO, "type switch failed (%s) and the old vdso could not be restored",
 		     strerrorname_np((int)-r) ?: "?");
+	if (r && replace) {
+		/* put the proxy back as it was */
+		long u = inj(SYS_mmap, replace, after, PROT_READ | PROT_EXEC,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, (unsigned long)-1, 0);
+
+		if ((unsigned long)u != replace || mem_write(tgt.memfd, replace, replaced_img, after))
+			fail((int)-r, "move failed (%s) and the proxy at 0x%lx could not be restored",
+			     strerror((int)-r), replace);
+	}
 	if (r)
 		fail((int)-r, "%s failed: %s; the vdso is unchanged", switching ? "switch" : "move",
 		     strerror((int)-r));
@@ -762,9 +815,12 @@ void cmd_remap(const struct caller *c, const struct remap_req *rq)
 		}
 		add_step("proxy at 0x%lx -> 0x%lx", b.base, new_base);
 		for (int i = 0; i < proxies.n; i++) {
-			unsigned char *p = read_image(tgt.memfd, proxies.base[i], proxies.size[i]);
+			unsigned char *p;
 			struct vdso_elf pe;
 
+			if (proxies.base[i] == replace)
+				continue;
+			p = read_image(tgt.memfd, proxies.base[i], proxies.size[i]);
 			if (p && vdso_elf_parse(p, proxies.size[i], &pe) == 0 && pe.type == new_type &&
 			    proxy_patch(p, proxies.size[i], &pe, proxies.base[i], new_base, why,
 					sizeof(why)) == 0 &&
@@ -820,6 +876,7 @@ report:
 	out_flush();
 	free(img);
 	free(proxy_img);
+	free(replaced_img);
 	close(memfd);
 	close(pidfd);
 }
@@ -831,7 +888,7 @@ void cmd_show(const struct caller *c, pid_t pid)
 	static pid_t tids[TARGET_MAX_THREADS];
 	unsigned long auxv_base = 0, sysinfo = 0;
 	int pidfd, mode, type = -1, memfd, n;
-	struct proxy_list proxies = { 0 };
+	static struct proxy_list proxies;
 	struct verdict v;
 	struct block b;
 	struct maps m;

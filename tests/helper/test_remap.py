@@ -108,16 +108,23 @@ def test_static_subjects(helper_path: Path, subjects_built: Path, name: str) -> 
         assert s.stop() == 0, s.status().last_error
 
 
-def test_move_to_given_address(helper_path: Path, subjects_built: Path) -> None:
-    with Subject.spawn("subject-i386") as s:
+@pytest.mark.parametrize("mode", ["x86_64", "i386"])
+def test_move_away_and_home_again(helper_path: Path, subjects_built: Path, mode: str) -> None:
+    """Back onto its own proxy: the real text replaces it, one proxy remains."""
+    with Subject.spawn(f"subject-{mode}", "--threads", "2", "--signals") as s:
         s.wait_ready()
+        home = hex(vdso_base(s.pid))
         plan = ok(helper_path, "remap", "--pid", str(s.pid), "--auto", "--dry-run")
-        want = plan["to"]["base"]
-        out = move(helper_path, s.pid, "--addr", want)
-        assert out["to"]["base"] == want
-        s.assert_healthy(min_progress=200)
-        # and back to the first base, now free again except for its proxy
-        assert s.stop() == 0
+        away = plan["to"]["base"]
+        for _ in range(3):
+            assert move(helper_path, s.pid, "--addr", away)["to"]["base"] == away
+            s.assert_healthy(min_progress=200)
+            out = move(helper_path, s.pid, "--addr", home)
+            assert any(st.startswith("munmap proxy") for st in out["steps"])
+            s.assert_healthy(min_progress=200)
+            text = next(hi - lo for lo, hi, n in block(s.pid) if n == "[vdso]")
+            assert proxies(helper_path, s.pid) == [{"base": away, "size": text, "target": home}]
+        assert s.stop() == 0, s.status().last_error
 
 
 def test_dry_run_changes_nothing(helper_path: Path, subjects_built: Path) -> None:
