@@ -6,7 +6,9 @@
  *
  *   seize-rt PID ROUNDS [fifo]
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <dirent.h>
 #include <errno.h>
 #include <sched.h>
