@@ -1,0 +1,161 @@
+"""A hostile target: a process that rewrites its own vdso to attack the helper.
+
+The vdso mapping may be made writable by its process (the kernel allows it,
+so that debuggers can plant breakpoints), and the helper parses that image
+with root privilege when it moves the block. Here a target corrupts the
+symbol table of its own vdso; the helper, built with AddressSanitizer from
+this tree and run on it, must refuse or act without a single invalid memory
+access, and leave the target running.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from users import User, compile_c, run_as, snapshot, temp_user
+
+HELPER_SRC = Path(__file__).resolve().parents[2] / "helper"
+
+# Rewrites the highest function symbol of its own vdso: MODE "wrap" puts it
+# 3 bytes before the end of the image with a size that wraps around 2^64;
+# MODE "header" puts a function at offset 0, on top of the ELF header.
+HOSTILE = r"""
+#include <elf.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+int main(int argc, char **argv)
+{
+	unsigned char *base = (unsigned char *)getauxval(AT_SYSINFO_EHDR);
+	Elf64_Ehdr *eh = (Elf64_Ehdr *)base;
+	Elf64_Shdr *sh = (Elf64_Shdr *)(base + eh->e_shoff);
+	Elf64_Phdr *ph = (Elf64_Phdr *)(base + eh->e_phoff);
+	Elf64_Sym *best = NULL;
+	unsigned long len = 0, load = 0;
+	int i;
+
+	char line[512];
+	FILE *maps = fopen("/proc/self/maps", "r");
+
+	for (i = 0; i < eh->e_phnum; i++)
+		if (ph[i].p_type == PT_LOAD) {
+			load = ph[i].p_vaddr;
+			break;
+		}
+	/* The image the helper reads is the whole [vdso] mapping. */
+	while (maps && fgets(line, sizeof(line), maps)) {
+		unsigned long lo, hi;
+
+		if (strstr(line, "[vdso]") && sscanf(line, "%lx-%lx", &lo, &hi) == 2)
+			len = hi - lo;
+	}
+	if (!len)
+		return 5;
+	if (mprotect(base, (len + 4095) & ~4095UL, PROT_READ | PROT_WRITE | PROT_EXEC))
+		return 2;
+	for (i = 0; i < eh->e_shnum; i++) {
+		if (sh[i].sh_type != SHT_DYNSYM)
+			continue;
+		Elf64_Sym *s = (Elf64_Sym *)(base + sh[i].sh_offset);
+		for (unsigned long k = 0; k < sh[i].sh_size / sizeof(*s); k++)
+			if (ELF64_ST_TYPE(s[k].st_info) == STT_FUNC && s[k].st_shndx &&
+				(!best || s[k].st_value > best->st_value))
+				best = &s[k];
+	}
+	if (!best || argc < 2)
+		return 3;
+	if (!strcmp(argv[1], "wrap")) {
+		best->st_value = load + len - 3;
+		best->st_size = 0UL - (len - 3) + 1;
+	} else {
+		best->st_value = load;
+		best->st_size = 16;
+	}
+	if (mprotect(base, (len + 4095) & ~4095UL, PROT_READ | PROT_EXEC))
+		return 4;
+	puts("ready");
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def alice() -> Iterator[User]:
+    with temp_user("vdsoh") as u:
+        yield u
+
+
+@pytest.fixture(scope="module")
+def built() -> Iterator[tuple[Path, Path]]:
+    """(the helper built with AddressSanitizer, the hostile program)."""
+    d = Path(tempfile.mkdtemp(prefix="vdsosec-hostile-", dir="/var/tmp"))
+    try:
+        d.chmod(0o755)
+        sources = sorted(str(p) for p in HELPER_SRC.glob("*.c"))
+        asan = d / "vdso-helper-asan"
+        subprocess.run(
+            [
+                "clang",
+                "-g",
+                "-O1",
+                "-std=gnu11",
+                "-D_GNU_SOURCE",
+                "-fsanitize=address,undefined",
+                "-fno-sanitize-recover=all",
+                f"-I{HELPER_SRC}",
+                "-o",
+                str(asan),
+                *sources,
+            ],
+            check=True,
+        )
+        hostile = compile_c(HOSTILE, d / "hostile")
+        yield asan, hostile
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.mark.parametrize("mode", ["wrap", "header"])
+@pytest.mark.parametrize(
+    "cmd",
+    [["show"], ["remap", "--auto"], ["remap", "--auto", "--dry-run"]],
+    ids=["show", "remap", "dry-run"],
+)
+def test_crafted_vdso_symbols(
+    built: tuple[Path, Path], alice: User, mode: str, cmd: list[str]
+) -> None:
+    asan, hostile = built
+    proc = subprocess.Popen(
+        [str(hostile), mode],
+        stdout=subprocess.PIPE,
+        user=alice.uid,
+        group=alice.gid,
+        extra_groups=[],
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
+        # Root runs the instrumented copy: same code as the setuid one, checked accesses.
+        res = run_as(
+            None,
+            [str(asan), *cmd, "--pid", str(proc.pid), "--json"],
+            env={"ASAN_OPTIONS": "detect_leaks=0:abort_on_error=0:exitcode=99"},
+        )
+        assert "Sanitizer" not in res.stderr and "runtime error" not in res.stderr, res.stderr
+        assert res.returncode in (0, 1), res
+        assert isinstance(res.json, dict)
+        after = snapshot(proc.pid)
+        assert after.tracer == 0 and after.state not in ("t", "T", "Z"), after
+        assert proc.poll() is None, "the target died"
+    finally:
+        proc.kill()
+        proc.wait()
