@@ -23,7 +23,9 @@ HELPER_SRC = Path(__file__).resolve().parents[2] / "helper"
 
 # Rewrites the highest function symbol of its own vdso: MODE "wrap" puts it
 # 3 bytes before the end of the image with a size that wraps around 2^64;
-# MODE "header" puts a function at offset 0, on top of the ELF header.
+# MODE "header" puts a function at offset 0, on top of the ELF header;
+# MODE "proxy-wrap" leaves the vdso alone and forges a proxy (a marked
+# anonymous copy) with the wrapping symbol, which the helper finds and parses.
 HOSTILE = r"""
 #include <elf.h>
 #include <stdio.h>
@@ -32,24 +34,49 @@ HOSTILE = r"""
 #include <sys/mman.h>
 #include <unistd.h>
 
-int main(int argc, char **argv)
+/* Rewrite the highest function symbol of the image at img (len bytes). */
+static int corrupt(unsigned char *img, unsigned long len, int wrap)
 {
-	unsigned char *base = (unsigned char *)getauxval(AT_SYSINFO_EHDR);
-	Elf64_Ehdr *eh = (Elf64_Ehdr *)base;
-	Elf64_Shdr *sh = (Elf64_Shdr *)(base + eh->e_shoff);
-	Elf64_Phdr *ph = (Elf64_Phdr *)(base + eh->e_phoff);
+	Elf64_Ehdr *eh = (Elf64_Ehdr *)img;
+	Elf64_Shdr *sh = (Elf64_Shdr *)(img + eh->e_shoff);
+	Elf64_Phdr *ph = (Elf64_Phdr *)(img + eh->e_phoff);
 	Elf64_Sym *best = NULL;
-	unsigned long len = 0, load = 0;
+	unsigned long load = 0;
 	int i;
-
-	char line[512];
-	FILE *maps = fopen("/proc/self/maps", "r");
 
 	for (i = 0; i < eh->e_phnum; i++)
 		if (ph[i].p_type == PT_LOAD) {
 			load = ph[i].p_vaddr;
 			break;
 		}
+	for (i = 0; i < eh->e_shnum; i++) {
+		if (sh[i].sh_type != SHT_DYNSYM)
+			continue;
+		Elf64_Sym *s = (Elf64_Sym *)(img + sh[i].sh_offset);
+		for (unsigned long k = 0; k < sh[i].sh_size / sizeof(*s); k++)
+			if (ELF64_ST_TYPE(s[k].st_info) == STT_FUNC && s[k].st_shndx &&
+				(!best || s[k].st_value > best->st_value))
+				best = &s[k];
+	}
+	if (!best)
+		return -1;
+	if (wrap) {
+		best->st_value = load + len - 3;
+		best->st_size = 0UL - (len - 3) + 1;
+	} else {
+		best->st_value = load;
+		best->st_size = 16;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	unsigned char *base = (unsigned char *)getauxval(AT_SYSINFO_EHDR), *copy;
+	unsigned long len = 0;
+	char line[512];
+	FILE *maps = fopen("/proc/self/maps", "r");
+
 	/* The image the helper reads is the whole [vdso] mapping. */
 	while (maps && fgets(line, sizeof(line), maps)) {
 		unsigned long lo, hi;
@@ -57,30 +84,25 @@ int main(int argc, char **argv)
 		if (strstr(line, "[vdso]") && sscanf(line, "%lx-%lx", &lo, &hi) == 2)
 			len = hi - lo;
 	}
-	if (!len)
+	if (!len || argc < 2)
 		return 5;
-	if (mprotect(base, (len + 4095) & ~4095UL, PROT_READ | PROT_WRITE | PROT_EXEC))
-		return 2;
-	for (i = 0; i < eh->e_shnum; i++) {
-		if (sh[i].sh_type != SHT_DYNSYM)
-			continue;
-		Elf64_Sym *s = (Elf64_Sym *)(base + sh[i].sh_offset);
-		for (unsigned long k = 0; k < sh[i].sh_size / sizeof(*s); k++)
-			if (ELF64_ST_TYPE(s[k].st_info) == STT_FUNC && s[k].st_shndx &&
-				(!best || s[k].st_value > best->st_value))
-				best = &s[k];
-	}
-	if (!best || argc < 2)
-		return 3;
-	if (!strcmp(argv[1], "wrap")) {
-		best->st_value = load + len - 3;
-		best->st_size = 0UL - (len - 3) + 1;
+	if (!strcmp(argv[1], "proxy-wrap")) {
+		/* A forged proxy: an anonymous r-x copy bearing the proxy mark. */
+		copy = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (copy == MAP_FAILED)
+			return 2;
+		memcpy(copy, base, len);
+		memcpy(copy + 9, "VDSOPXY", 7);
+		if (corrupt(copy, len, 1) || mprotect(copy, len, PROT_READ | PROT_EXEC))
+			return 3;
 	} else {
-		best->st_value = load;
-		best->st_size = 16;
+		if (mprotect(base, len, PROT_READ | PROT_WRITE | PROT_EXEC))
+			return 2;
+		if (corrupt(base, len, !strcmp(argv[1], "wrap")))
+			return 3;
+		if (mprotect(base, len, PROT_READ | PROT_EXEC))
+			return 4;
 	}
-	if (mprotect(base, (len + 4095) & ~4095UL, PROT_READ | PROT_EXEC))
-		return 4;
 	puts("ready");
 	fflush(stdout);
 	for (;;)
@@ -125,7 +147,7 @@ def built() -> Iterator[tuple[Path, Path]]:
         shutil.rmtree(d, ignore_errors=True)
 
 
-@pytest.mark.parametrize("mode", ["wrap", "header"])
+@pytest.mark.parametrize("mode", ["wrap", "header", "proxy-wrap"])
 @pytest.mark.parametrize(
     "cmd",
     [["show"], ["remap", "--auto"], ["remap", "--auto", "--dry-run"]],
