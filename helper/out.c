@@ -245,6 +245,10 @@ vdie(int status, int err, const char *fmt, va_list ap)
 		fn();
 	}
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* one line for a person: no control characters from echoed input */
+	for (char *p = msg; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	/* discard a half-built result: only the error is printed */
 	len = 0;
 	depth = 0;

@@ -9,7 +9,7 @@
 #include "proxy.h"
 
 #define JMP_REL32_LEN 5
-#define JMP_ABS64_LEN 14	/* jmp *0(%rip); .quad target */
+#define JMP_ABS64_LEN VDSO_JUMP_MAX	/* jmp *0(%rip); .quad target */
 
 /* Entries left alone: an in-flight signal frame may return into them. */
 static int keep_entry(const char *name)
@@ -53,7 +53,7 @@ int proxy_patch(unsigned char *img, size_t len, const struct vdso_elf *e,
 
 		if (keep_entry(s->name))
 			continue;
-		if (s->off + s->size > len ||
+		if (s->off > len || s->size > len - s->off ||
 		    write_jump(img + s->off, s->size, proxy_base + s->off, new_base + s->off, is32)) {
 			snprintf(why, whylen, "%s has %lu bytes, too few for a jump from 0x%lx to 0x%lx",
 				 s->name, s->size, proxy_base, new_base);
@@ -77,7 +77,7 @@ unsigned long proxy_target(const unsigned char *img, size_t len, const struct vd
 		const unsigned char *p = img + s->off;
 		unsigned long to;
 
-		if (keep_entry(s->name) || s->off + JMP_ABS64_LEN > len)
+		if (keep_entry(s->name) || s->off > len || len - s->off < JMP_ABS64_LEN)
 			continue;
 		if (p[0] == 0xe9) {
 			int32_t r32;

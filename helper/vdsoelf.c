@@ -19,6 +19,14 @@ static int rd(const unsigned char *img, size_t len, size_t off, size_t w, uint64
 	return 0;
 }
 
+/* Do [a, a+alen) and [b, b+blen) share a byte? (no overflow) */
+static int overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	if (!alen || !blen)
+		return 0;
+	return a < b ? b - a < alen : a - b < blen;
+}
+
 static int cmp_off(const void *a, const void *b)
 {
 	const struct vdso_sym *x = a, *y = b;
@@ -116,10 +124,25 @@ int vdso_elf_parse(const unsigned char *img, size_t len, struct vdso_elf *out)
 	qsort(out->sym, (size_t)out->nsyms, sizeof(out->sym[0]), cmp_off);
 	/* room for a jump: the symbol's size, else up to the next symbol */
 	for (int k = 0; k < out->nsyms; k++) {
+		struct vdso_sym *v = &out->sym[k];
 		unsigned long next = k + 1 < out->nsyms ? out->sym[k + 1].off : len;
 
-		if (!out->sym[k].size || out->sym[k].off + out->sym[k].size > next)
-			out->sym[k].size = next - out->sym[k].off;
+		if (!v->size || v->size > next - v->off)
+			v->size = next - v->off;
+		if (v->esize > len - v->off)
+			v->esize = len - v->off;
+		/*
+		 * Entry jumps are written over function starts: a function that
+		 * shares bytes with the ELF header, the program or section headers
+		 * or the symbol tables is not a vdso we would patch (a target can
+		 * forge its image, and proxies are found by their header).
+		 */
+		if (overlaps(v->off, VDSO_JUMP_MAX, 0, 64) ||
+		    overlaps(v->off, VDSO_JUMP_MAX, phoff, phnum * phentsize) ||
+		    overlaps(v->off, VDSO_JUMP_MAX, shoff, shnum * shentsize) ||
+		    overlaps(v->off, VDSO_JUMP_MAX, symoff, symsize) ||
+		    overlaps(v->off, VDSO_JUMP_MAX, stroff, strsize))
+			return -EINVAL;
 	}
 	return out->nsyms ? 0 : -EINVAL;
 }

@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #define VDSO_MAX_SYMS 48
+#define VDSO_JUMP_MAX 14	/* longest entry jump a proxy writes */
 
 struct vdso_sym {
 	char name[40];
