@@ -455,11 +455,12 @@ static int settle_threads(const struct block *b, const struct vdso_elf *e, const
 #define SCAN_BELOW 128
 #define SCAN_ABOVE 1024
 
-static int relocate(struct tthread *th, const struct block *b, unsigned long delta)
+static int relocate(struct tthread *th, const struct block *b, unsigned long delta, int pmode)
 {
 	unsigned char stk[SCAN_BELOW + SCAN_ABOVE];
 	unsigned long lo = th->regs.rsp - (th->mode == MODE_X86_64 ? SCAN_BELOW : 0);
-	size_t w = th->mode == MODE_X86_64 ? 8 : 4, n = sizeof(stk);
+	/* x32 code runs in 64-bit mode but keeps 4-byte pointers */
+	size_t w = th->mode == MODE_X86_64 && pmode != MODE_X32 ? 8 : 4, n = sizeof(stk);
 	int moved = 0;
 
 	while (n >= 64 && mem_read(tgt.memfd, lo, stk, n))
@@ -726,6 +727,9 @@ void cmd_remap(const struct caller *c, const struct remap_req *rq)
 
 	if (rq->dry_run) {
 		release_target();
+		audit_log(c, "remap", rq->pid, "ok", "dry run: %s %s 0x%lx -> %s 0x%lx",
+			  switching ? "switch" : "move", vdso_type_name(old_type), b.base,
+			  vdso_type_name(new_type), new_base);
 		add_step("%s 0x%lx -> 0x%lx (%s)", switching ? "switch" : "move", b.base, new_base, path);
 		if (use_proxy)
 			add_step("proxy at 0x%lx", b.base);
@@ -782,7 +786,7 @@ void cmd_remap(const struct caller *c, const struct remap_req *rq)
 
 			if (th->regs.rip >= b.base && th->regs.rip < b.end &&
 			    !in_kept_code(&elf, th->regs.rip - b.base)) {
-				int k = relocate(th, &b, new_base - b.base);
+				int k = relocate(th, &b, new_base - b.base, mode);
 
 				add_step("thread %d ip -> 0x%llx, %d stack word%s", (int)th->tid,
 					 th->regs.rip, k, k == 1 ? "" : "s");

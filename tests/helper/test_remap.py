@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import subprocess
 import sys
 import time
@@ -200,3 +201,24 @@ def test_python_keeps_time_after_moves(helper_path: Path, tmp_path: Path) -> Non
     finally:
         p.kill()
         p.wait()
+
+
+def x32_available(helper: Path) -> bool:
+    return bool(ok(helper, "info", "--type", "x32")["types"][0]["available"])
+
+
+def test_x32_subject(helper_path: Path, subjects_built: Path) -> None:
+    """x32 programs move like the others where the kernel runs them (patched guest);
+    elsewhere the kernel refuses to execute them at all, as info says."""
+    if x32_available(helper_path):
+        assert (subjects_built / "subject-x32").is_file()
+        with Subject.spawn("subject-x32", "--threads", "2", "--signals") as s:
+            s.wait_ready()
+            for _ in range(2):
+                move(helper_path, s.pid, "--auto")
+                s.assert_healthy(min_progress=200)
+            assert s.stop() == 0, s.status().last_error
+    else:
+        with pytest.raises(OSError) as e:
+            subprocess.run([str(subjects_built / "subject-x32"), "--status", "/dev/null"])
+        assert e.value.errno == errno.ENOEXEC
