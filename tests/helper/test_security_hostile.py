@@ -181,3 +181,77 @@ def test_crafted_vdso_symbols(
     finally:
         proc.kill()
         proc.wait()
+
+
+# A process under seccomp: "filter" kills itself on mremap, munmap or
+# arch_prctl (what the helper injects); "strict" allows only read, write,
+# exit and sigreturn. Injecting into either kills it, so it must be refused.
+SECCOMP = r"""
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+int main(int argc, char **argv)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_mremap, 3, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_munmap, 2, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_arch_prctl, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+	};
+	struct sock_fprog prog = { sizeof(f) / sizeof(f[0]), f };
+	char c;
+
+	if (argc < 2 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return 1;
+	if (!strcmp(argv[1], "filter")) {
+		if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog))
+			return 1;
+	}
+	if (write(1, "ready\n", 6) != 6)
+		return 1;
+	if (!strcmp(argv[1], "strict") && prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT))
+		return 1;
+	/* Blocks in read(2), allowed in both modes, until the test closes stdin. */
+	while (read(0, &c, 1) == 1)
+		;
+	syscall(__NR_exit, 0);
+	return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("mode", ["filter", "strict"])
+def test_seccomp_target_is_refused_not_killed(
+    setuid_helper: Path, alice: User, built: tuple[Path, Path], mode: str
+) -> None:
+    prog = compile_c(SECCOMP, built[1].parent / "seccomp")
+    proc = subprocess.Popen(
+        [str(prog), mode],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        user=alice.uid,
+        group=alice.gid,
+        extra_groups=[],
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
+        for cmd in (["remap", "--auto"], ["remap", "--auto", "--type", "i386", "--force"]):
+            res = run_as(alice, [str(setuid_helper), *cmd, "--pid", str(proc.pid), "--json"])
+            assert res.returncode == 1, res
+            assert proc.poll() is None, f"{cmd}: the target was killed ({res})"
+            after = snapshot(proc.pid)
+            assert after.tracer == 0 and after.state not in ("t", "T", "Z"), after
+        # Reading it is harmless and still allowed.
+        res = run_as(alice, [str(setuid_helper), "show", "--pid", str(proc.pid), "--json"])
+        assert res.returncode == 0, res
+    finally:
+        proc.kill()
+        proc.wait()
