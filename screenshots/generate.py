@@ -15,8 +15,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 
 from textual.pilot import Pilot  # noqa: E402
-
 from tui.conftest import fake_app, press, settle  # noqa: E402
+
 from vdsotui.helper_client import HelperError  # noqa: E402
 from vdsotui.tui.app import VdsoApp  # noqa: E402
 

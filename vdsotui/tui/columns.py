@@ -6,6 +6,7 @@ benchmark can use them directly.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -141,7 +142,10 @@ def row_cells(p: ProcessVdso, tagged: bool) -> tuple[Cell, ...]:
     return tuple(cells)
 
 
+@functools.lru_cache(maxsize=8192)
 def render(cell: Cell, justify: str = "left") -> Text:
+    # Cached: most cells repeat ("x86_64", "-", "ok", user names), and the
+    # table never mutates the Text it is given.
     text, style = cell
     # A span, not the base style: a styled base renders one cell to the right.
     out = Text(text, justify=justify, end="")  # type: ignore[arg-type]
