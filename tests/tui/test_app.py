@@ -237,6 +237,32 @@ async def test_move_to_address_without_proxy() -> None:
         assert app.table.get_row("2048")[cols_index("state")].plain == "moved"
 
 
+async def test_dialog_keys_replan_and_confirm() -> None:
+    app, src, fh = fake_app()
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        app.table.select_pid(3001)
+        await press(pilot, "m")
+        dialog = app.screen
+        assert isinstance(dialog, RemapDialog)
+        dry = [c for c in fh.calls if c[0] == "remap" and c[1]["dry_run"]]
+        dialog.query_one("#remap-addr", Input).value = "0x7f3300000000"
+        await press(pilot, "ctrl+r")
+        assert len([c for c in fh.calls if c[0] == "remap" and c[1]["dry_run"]]) == len(dry) + 1
+        assert "to   x86_64 at 0x7f3300000000" in text_of(
+            dialog.query_one("#remap-plan-body", Static)
+        )
+        dialog.query_one("#remap-addr", Input).value = "0x7f3400000000"
+        await pilot.click("#remap-replan")
+        await settle(pilot)
+        assert "to   x86_64 at 0x7f3400000000" in text_of(
+            dialog.query_one("#remap-plan-body", Static)
+        )
+        await press(pilot, "ctrl+y")
+        assert app.screen is not dialog
+        assert src.procs[3001].base == 0x7F3400000000
+
+
 async def test_move_cancel_runs_nothing() -> None:
     app, src, fh = fake_app()
     async with app.run_test(size=SIZE) as pilot:

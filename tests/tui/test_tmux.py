@@ -30,12 +30,12 @@ class Terminal:
     def tmux(self, *args: str) -> subprocess.CompletedProcess[str]:
         # COLUMNS/LINES (pytest sets them) would override the pane's real size.
         env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
-        return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True,
-                              text=True, timeout=10, env=env)
+        return subprocess.run(
+            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=10, env=env
+        )
 
     def start(self, argv: list[str]) -> None:
-        r = self.tmux("new-session", "-d", "-s", "main", "-x", "120", "-y", "40",
-                      "--", *argv)
+        r = self.tmux("new-session", "-d", "-s", "main", "-x", "120", "-y", "40", "--", *argv)
         assert r.returncode == 0, r.stderr
         # Without an attached client tmux sizes windows by default-size (80x24).
         r = self.tmux("resize-window", "-t", "main", "-x", "120", "-y", "40")
