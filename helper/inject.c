@@ -186,7 +186,9 @@ static int place_stub(struct target *t)
 		return err;
 	err = -ENOEXEC;
 	for (int i = 0; i < m.n; i++) {
-		if (m.e[i].perms[2] != 'x' || m.e[i].name[0] != '/' || m.e[i].end - m.e[i].start < 8)
+		/* private: a forced write to it stays in the target (copy on write) */
+		if (m.e[i].perms[2] != 'x' || m.e[i].perms[3] != 'p' || m.e[i].name[0] != '/' ||
+		    m.e[i].end - m.e[i].start < 8)
 			continue;
 		t->stub = m.e[i].start;
 		err = 0;
