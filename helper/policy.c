@@ -53,6 +53,7 @@ static int g_caller_set;
 static gid_t *g_groups;		/* the caller's full supplementary group list */
 static int g_ngroups;
 static char **g_saved_env;
+static mode_t g_saved_umask = 077;
 static char *g_empty_env[] = { NULL };
 
 static struct caller g_last_checked;	/* caller of the last policy_check() */
@@ -174,7 +175,7 @@ void sanitize_process(void)
 	ensure_std_fds();
 	close_other_fds();
 	reset_signals();
-	umask(077);
+	g_saved_umask = umask(077);
 	/*
 	 * The initial environment lives on the stack and clearenv() does not
 	 * free it, so the saved pointer stays valid for `exec`.
@@ -981,6 +982,8 @@ int drop_privileges(const struct caller *c)
 		if (have_any_capability())
 			abort();
 	}
+	/* Files written from here on, and programs started, get the caller's umask. */
+	umask(g_saved_umask);
 	/* Nothing run from here on may gain privilege through setuid bits or file caps. */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
 		return -errno;

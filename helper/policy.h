@@ -60,7 +60,8 @@ int  pidfd_open_checked(pid_t pid);               /* pidfd_open(2) via syscall()
  * make the helper fail half way (RLIMIT_CPU, _NOFILE, _AS, _DATA, _STACK,
  * _FSIZE) and sets RLIMIT_CORE to 0; drop_privileges() puts the caller's
  * limits back before dropping, so programs started later get exactly them.
- * drop_privileges() also sets PR_SET_NO_NEW_PRIVS, so nothing executed
+ * drop_privileges() also gives back the caller's umask (077 until then) and
+ * sets PR_SET_NO_NEW_PRIVS, so nothing executed
  * afterwards can gain privilege through setuid bits or file capabilities.
  */
 int  policy_recheck_verdict(pid_t pid, int pidfd, struct verdict *v);

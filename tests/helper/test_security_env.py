@@ -227,3 +227,26 @@ def alice_subject(alice: User) -> Iterator[Subject]:
     with Subject.spawn("subject-x86_64", "--threads", "2", user=alice.name) as subj:
         subj.wait_ready()
         yield subj
+
+
+def test_inherited_descriptors_are_closed(setuid_helper: Path, alice: User, lab: Path) -> None:
+    """A descriptor the caller leaves open (here on a file) never reaches a started program."""
+    secret = lab / "open-file"
+    secret.write_text("x")
+    secret.chmod(0o644)
+    script = f'exec 7<{secret} 9<{secret}; exec "$0" exec -- /bin/ls /proc/self/fd'
+    res = run_as(alice, ["sh", "-c", script, str(setuid_helper)])
+    assert res.returncode == 0, res
+    fds = {int(x) for x in res.stdout.split() if x.isdigit()}
+    assert {0, 1, 2} <= fds and not fds & {7, 9}, res.stdout
+
+
+@pytest.mark.parametrize("mask", ["022", "027", "0"])
+def test_started_program_gets_the_callers_umask(
+    setuid_helper: Path, alice: User, mask: str
+) -> None:
+    """077 while privileged; the caller's own umask again for what it starts."""
+    script = f'umask {mask}; exec "$0" exec -- /bin/sh -c umask'
+    res = run_as(alice, ["sh", "-c", script, str(setuid_helper)])
+    assert res.returncode == 0, res
+    assert int(res.stdout.split()[-1], 8) == int(mask, 8), res.stdout
