@@ -17,6 +17,7 @@ static int depth;
 static int count[OUT_MAX_DEPTH];	/* items already written at each depth */
 static int is_arr[OUT_MAX_DEPTH];
 static void (*cleanup_hook)(void);
+static int dash_open;	/* text: "- " written for an object; its first key follows on that line */
 
 void out_init(int json)
 {
@@ -102,9 +103,13 @@ static void begin_item(const char *key)
 	if (depth == 0)
 		return;
 	count[depth - 1]++;
-	indent();
-	if (is_arr[depth - 1])
-		emits("- ");
+	if (dash_open) {
+		dash_open = 0;
+	} else {
+		indent();
+		if (is_arr[depth - 1])
+			emits("- ");
+	}
 	if (key) {
 		emits(key);
 		emits(":");
@@ -113,9 +118,13 @@ static void begin_item(const char *key)
 
 static void open_container(const char *key, int arr)
 {
+	int dash = !json_mode && !arr && !key && depth > 0 && is_arr[depth - 1];
+
 	begin_item(key);
 	if (json_mode)
 		emits(arr ? "[" : "{");
+	else if (dash)
+		dash_open = 1;		/* an object in a list: "- first: value" */
 	else if (depth > 0)
 		emits("\n");
 	if (depth < OUT_MAX_DEPTH) {
