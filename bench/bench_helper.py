@@ -5,8 +5,9 @@ the vdso without pause), 200 moves alternate between two places (each move
 back lands on the process's own proxy), and the helper's reported stop_ns
 (first seize to last detach) is collected. In the same run, helper/bench's
 seize-rt measures a bare seize/interrupt/detach round trip of the same
-target 200 times. Prints median and p99 of both, and whether the target
-came through without errors. Run as root: make bench-helper.
+target 200 times at the helper's scheduling priority (nice -20). Prints
+median and p99 of both, and the sanity failures the target counted in each
+phase. Run as root: make bench-helper.
 """
 
 from __future__ import annotations
@@ -54,8 +55,14 @@ def measure(threads: int) -> dict[str, float | int | str]:
         for i in range(MOVES):
             out = helper("remap", "--pid", str(s.pid), "--addr", away if i % 2 == 0 else home)
             stops.append(int(str(out["stop_ns"])) / 1e6)
+        time.sleep(0.2)
+        after_moves = s.status()
+        # the floor, at the helper's own scheduling priority (nice -20)
         bare_out = subprocess.run(
-            [str(SEIZE_RT), str(s.pid), str(MOVES)], capture_output=True, text=True, check=True
+            [str(SEIZE_RT), str(s.pid), str(MOVES), "nice"],
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.split()
         bare = [int(x) / 1e6 for x in bare_out]
         time.sleep(0.2)
@@ -66,7 +73,8 @@ def measure(threads: int) -> dict[str, float | int | str]:
         "move_p99_ms": pct(stops, 0.99),
         "bare_median_ms": statistics.median(bare),
         "bare_p99_ms": pct(bare, 0.99),
-        "target_errors": st.errors,
+        "errors_moves": after_moves.errors,
+        "errors_bare": st.errors - after_moves.errors,
         "target_exit": code,
         "last_error": st.last_error,
     }
@@ -83,7 +91,7 @@ def main() -> int:
     print(f"vdso-helper stop time over {MOVES} live moves with proxy (load average {load})")
     print(
         f"{'target':>10} {'move median':>12} {'move p99':>10} {'bare median':>12} "
-        f"{'bare p99':>10} {'goal':>7} {'errors':>7} {'exit':>5}"
+        f"{'bare p99':>10} {'goal':>7} {'err/moves':>9} {'err/bare':>8} {'exit':>5}"
     )
     for threads in (1, 64):
         r = measure(threads)
@@ -92,13 +100,19 @@ def main() -> int:
         line = (
             f"{label:>10} {r['move_median_ms']:>10.3f}ms {r['move_p99_ms']:>8.3f}ms "
             f"{r['bare_median_ms']:>10.3f}ms {r['bare_p99_ms']:>8.3f}ms "
-            f"{'<=' + str(goal):>7} {r['target_errors']:>7} {r['target_exit']:>5}"
+            f"{'<=' + str(goal):>7} {r['errors_moves']:>9} {r['errors_bare']:>8} "
+            f"{r['target_exit']:>5}"
         )
         if float(r["move_median_ms"]) > goal:
             line += "  (median misses the goal)"
         print(line)
-        if r["target_errors"]:
+        if r["errors_moves"] or r["errors_bare"]:
             print(f"{'':>11}target reported: {r['last_error']}")
+    print(
+        "err/moves, err/bare: sanity failures the target counted during the moves and\n"
+        "during the bare stops (its clocks are checked against the kernel's within 1 s;\n"
+        "a thread kept off the CPU longer than that fails the check)."
+    )
     return 0
 
 
