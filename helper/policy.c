@@ -873,6 +873,13 @@ int policy_check(const struct caller *c, pid_t pid, int pidfd, struct verdict *v
 	 * and everything read through it below is about the right target.
 	 */
 	ret = pidfd_alive(pidfd);
+	if (ret == 0) {
+		pid_t named = 0;
+
+		/* A pidfd for another process than pid would confirm the wrong thing. */
+		if (pidfd_pid(pidfd, &named) == 0 && named != pid)
+			ret = -ESRCH;
+	}
 	if (ret == -ESRCH) {
 		refuse(v, ESRCH, "target exited (its PID may have been reused)");
 		goto out_proc;
