@@ -184,24 +184,19 @@ static int ranges_overlap(unsigned long a0, unsigned long a1, unsigned long b0, 
 	return a0 < b1 && b0 < a1;
 }
 
-/* Move to a destination that does not overlap the block. Undone on failure. */
+/*
+ * Move to a destination that does not overlap the block. Undone on failure.
+ * @reserved: dest holds our own placeholder mapping (to be replaced);
+ * otherwise it was found free in the maps read while every thread of the
+ * target was stopped, and nothing else can map there meanwhile, so no
+ * placeholder (one injected syscall less) is needed.
+ */
 static long move_disjoint(const struct block *b, unsigned long dest, int reserved)
 {
 	unsigned long size = b->end - b->vvar_start;
 	long r = 0;
 	int i;
 
-	if (!reserved) {
-		r = inj(SYS_mmap, dest, size, PROT_NONE,
-			MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, (unsigned long)-1, 0);
-		if (is_err(r))
-			return r;
-		if ((unsigned long)r != dest) {	/* a kernel without NOREPLACE */
-			inj(SYS_munmap, (unsigned long)r, size, 0, 0, 0, 0);
-			return -EEXIST;
-		}
-		add_step("reserve 0x%lx-0x%lx", dest, dest + size);
-	}
 	for (i = 0; i < b->nvmas; i++) {
 		const struct maps_entry *v = &b->vma[i];
 		unsigned long to = dest + (v->start - b->vvar_start);
@@ -222,7 +217,8 @@ static long move_disjoint(const struct block *b, unsigned long dest, int reserve
 		    MREMAP_MAYMOVE | MREMAP_FIXED, v->start, 0);
 		add_step("undo: mremap %s 0x%lx->0x%lx", vma_label(v), from, v->start);
 	}
-	inj(SYS_munmap, dest, size, 0, 0, 0, 0);
+	if (reserved)
+		inj(SYS_munmap, dest, size, 0, 0, 0, 0);
 	return r;
 }
 
