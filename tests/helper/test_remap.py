@@ -222,3 +222,20 @@ def test_x32_subject(helper_path: Path, subjects_built: Path) -> None:
         with pytest.raises(OSError) as e:
             subprocess.run([str(subjects_built / "subject-x32"), "--status", "/dev/null"])
         assert e.value.errno == errno.ENOEXEC
+
+
+def test_no_proxy_move_of_a_process_without_vdso_pointers(helper_path: Path) -> None:
+    """sleep(1) makes no time call while it sleeps: --no-proxy is safe there."""
+    p = subprocess.Popen(["sleep", "600"])
+    try:
+        time.sleep(0.1)
+        old = vdso_base(p.pid)
+        out = ok(helper_path, "remap", "--pid", str(p.pid), "--auto", "--no-proxy")
+        assert out["proxy"] is False and out["path"] == path_expected()
+        assert vdso_base(p.pid) == int(out["to"]["base"], 16) != old
+        assert proxies(helper_path, p.pid) == []
+        assert_running_untraced(p.pid)
+        assert p.poll() is None
+    finally:
+        p.kill()
+        p.wait()

@@ -79,3 +79,19 @@ def test_show_bad_pid(helper_path: Path) -> None:
     for bad in ("0", "-1", "12abc", "0x10", "99999999999"):
         r = subprocess.run([str(helper_path), "show", "--pid", bad, "--json"], capture_output=True)
         assert r.returncode == 2, bad
+
+
+def test_show_thread_inside_the_vdso(helper_path: Path, subjects_built: Path) -> None:
+    """Idle i386 glibc sleeps inside __kernel_vsyscall: show says so."""
+    with Subject.spawn("subject-i386", "--idle-in-vdso") as s:
+        s.wait_ready()
+        deadline = time.monotonic() + 5
+        while True:
+            out = ok(helper_path, "show", "--pid", str(s.pid))
+            main = next(t for t in out["threads"] if t["tid"] == s.pid)
+            if main["in_vdso"] or time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
+        assert main["in_vdso"] is True and main["where"].startswith("syscall ")
+        base = int(out["base"], 16)
+        assert base <= int(main["ip"], 16) < base + 0x10000
