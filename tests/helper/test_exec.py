@@ -84,7 +84,7 @@ def test_exec_python(helper_path: Path) -> None:
         "print(base)\n"
     )
     p = run_exec(helper_path, ADDR["x86_64"], [sys.executable, "-c", script])
-    out, err = p.communicate(timeout=60)
+    out, err = p.communicate(timeout=300)
     assert p.returncode == 0, (out, err)
     lines = out.strip().splitlines()
     assert int(lines[0], 16) == ADDR["x86_64"]
