@@ -132,6 +132,21 @@ int proc_tracer(pid_t pid)
 	return atoi(p + 11);
 }
 
+int proc_seccomp(pid_t pid)
+{
+	char path[64], buf[4096], *p;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	n = read_small(path, buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
+	p = strstr(buf, "\nSeccomp:");
+	if (!p)
+		return 0;	/* a kernel without seccomp */
+	return atoi(p + 9);
+}
+
 int proc_tids(pid_t pid, pid_t *tids, int max)
 {
 	char path[64];

@@ -641,6 +641,11 @@ void cmd_remap(const struct caller *c, const struct remap_req *rq)
 	add_step("seize %d thread%s", tgt.nthreads, tgt.nthreads == 1 ? "" : "s");
 	if (policy_recheck(rq->pid, pidfd))
 		refuse(ESRCH, "process %d is no longer the one that was checked", (int)rq->pid);
+	/* read while stopped: a process cannot turn seccomp on behind our back now */
+	if (proc_seccomp(rq->pid) > 0)
+		refuse(EPERM, "process %d runs under seccomp (%s mode): an injected mremap, munmap "
+		       "or arch_prctl could kill it", (int)rq->pid,
+		       proc_seccomp(rq->pid) == 1 ? "strict" : "filter");
 
 	/* the stopped truth: maps again, destination, threads */
 	if (maps_read(rq->pid, &m) || maps_find_block(&m, &b))
@@ -1094,6 +1099,13 @@ int place_at_exec(pid_t pid, unsigned long addr, unsigned long *base_out, char *
 	}
 	tgt_held = 1;
 	mode = proc_exe_mode(pid);
+	memset(&m, 0, sizeof(m));
+	if (proc_seccomp(pid) > 0) {
+		snprintf(why, whylen, "the program inherits a seccomp filter: an injected syscall "
+			 "could kill it");
+		r = -EPERM;
+		goto out;
+	}
 	if (maps_read(pid, &m) || maps_find_block(&m, &b)) {
 		snprintf(why, whylen, "the new program has no vdso");
 		r = -ENOENT;
