@@ -389,3 +389,14 @@ int target_step(struct target *t, struct tthread *th)
 		return -errno;
 	return 0;
 }
+
+int target_sud_active(struct target *t)
+{
+	/* struct ptrace_sud_config (Linux 6.4+): mode, selector, offset, len */
+	struct { uint64_t mode, selector, offset, len; } cfg = { 0 };
+
+	if (ptrace(0x4211 /* PTRACE_GET_SYSCALL_USER_DISPATCH_CONFIG */, t->pid,
+		   (void *)sizeof(cfg), &cfg) < 0)
+		return 0;	/* an older kernel: no syscall user dispatch to query */
+	return cfg.mode != 0;
+}

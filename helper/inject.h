@@ -50,6 +50,8 @@ int  target_syscall(struct target *t, long nr, unsigned long a1, unsigned long a
 		    long *ret);
 /* Single-step @th once, signals blocked; th->regs becomes its new state. */
 int  target_step(struct target *t, struct tthread *th);
+/* Does the injecting thread have syscall user dispatch on (SIGSYS for our syscalls)? */
+int  target_sud_active(struct target *t);
 /* Restore registers, masks and code; detach all. Safe to call twice. */
 void target_release(struct target *t);
 long target_stop_ns(const struct target *t);

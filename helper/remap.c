@@ -646,6 +646,9 @@ void cmd_remap(const struct caller *c, const struct remap_req *rq)
 		refuse(EPERM, "process %d runs under seccomp (%s mode): an injected mremap, munmap "
 		       "or arch_prctl could kill it", (int)rq->pid,
 		       proc_seccomp(rq->pid) == 1 ? "strict" : "filter");
+	if (target_sud_active(&tgt))
+		refuse(EPERM, "process %d uses syscall user dispatch: injected syscalls would be "
+		       "turned into SIGSYS", (int)rq->pid);
 
 	/* the stopped truth: maps again, destination, threads */
 	if (maps_read(rq->pid, &m) || maps_find_block(&m, &b))

@@ -140,6 +140,31 @@ def test_sealed_vdso(helper_path: Path, sealed_binary: Path) -> None:
         p.wait()
 
 
+@pytest.fixture(scope="module")
+def sud_binary(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("sud") / "sud_target"
+    subprocess.run(
+        ["gcc", "-O2", "-Wall", "-Werror", "-o", str(out), str(HERE / "sud_target.c")],
+        check=True,
+    )
+    return out
+
+
+def test_syscall_user_dispatch(helper_path: Path, sud_binary: Path) -> None:
+    """Injected syscalls would become SIGSYS there: refused, target untouched."""
+    p = subprocess.Popen([str(sud_binary)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout is not None and p.stdout.readline().strip() == "ready"
+        before = snapshot(p.pid, [])
+        msg = refused(helper_path, "EPERM", "remap", "--pid", str(p.pid), "--auto")
+        assert "syscall user dispatch" in msg
+        assert_unchanged(p.pid, before)
+        assert p.poll() is None
+    finally:
+        p.kill()
+        p.wait()
+
+
 def test_target_gone(helper_path: Path) -> None:
     p = subprocess.Popen(["true"])
     p.wait()

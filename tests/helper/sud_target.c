@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * A process with syscall user dispatch on (selector set to allow, so it runs
+ * normally): it prints "ready", then sleeps until killed. Built by
+ * test_remap_refusals.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#ifndef PR_SET_SYSCALL_USER_DISPATCH
+#define PR_SET_SYSCALL_USER_DISPATCH 59
+#define PR_SYS_DISPATCH_ON 1
+#endif
+#define SELECTOR_ALLOW 0
+
+static volatile char selector = SELECTOR_ALLOW;
+
+int main(void)
+{
+	if (prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON, 0, 0, &selector)) {
+		perror("prctl");
+		return 1;
+	}
+	puts("ready");
+	fflush(stdout);
+	for (;;)
+		pause();
+}
