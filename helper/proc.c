@@ -147,6 +147,25 @@ int proc_seccomp(pid_t pid)
 	return atoi(p + 9);
 }
 
+int proc_shadow_stack(pid_t pid)
+{
+	char path[64], buf[4096], *p, *eol;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	n = read_small(path, buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
+	p = strstr(buf, "\nx86_Thread_features:");
+	if (!p)
+		return 0;
+	p += 1;
+	eol = strchr(p, '\n');
+	if (eol)
+		*eol = '\0';
+	return strstr(p, "shstk") != NULL;
+}
+
 int proc_tids(pid_t pid, pid_t *tids, int max)
 {
 	char path[64];

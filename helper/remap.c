@@ -451,7 +451,8 @@ static int settle_threads(const struct block *b, const struct vdso_elf *e, const
 #define SCAN_BELOW 128
 #define SCAN_ABOVE 1024
 
-static int relocate(struct tthread *th, const struct block *b, unsigned long delta, int pmode)
+static int relocate(struct tthread *th, const struct block *b, unsigned long delta, int pmode,
+		    int stack)
 {
 	unsigned char stk[SCAN_BELOW + SCAN_ABOVE];
 	unsigned long lo = th->regs.rsp - (th->mode == MODE_X86_64 ? SCAN_BELOW : 0);
@@ -459,6 +460,8 @@ static int relocate(struct tthread *th, const struct block *b, unsigned long del
 	size_t w = th->mode == MODE_X86_64 && pmode != MODE_X32 ? 8 : 4, n = sizeof(stk);
 	int moved = 0;
 
+	if (!stack)
+		n = 0;
 	while (n >= 64 && mem_read(tgt.memfd, lo, stk, n))
 		n /= 2;		/* near the top of the stack mapping */
 	for (size_t off = 0; n >= 64 && off + w <= n; off += w) {
@@ -542,7 +545,7 @@ void cmd_remap(const struct caller *c, const struct remap_req *rq)
 {
 	unsigned long before, after, new_base, new_vvar, limit, min_addr, text_len;
 	unsigned char *img = NULL, *proxy_img = NULL;
-	int pidfd, mode, old_type, new_type, memfd, sig, use_proxy, lost = 0, switching, nin;
+	int pidfd, mode, old_type, new_type, memfd, sig, use_proxy, lost = 0, switching, nin, shstk;
 	static struct proxy_list proxies;
 	unsigned long replace = 0;	/* base of our own proxy that the new text takes over */
 	unsigned char *replaced_img = NULL;
@@ -696,8 +699,12 @@ void cmd_remap(const struct caller *c, const struct remap_req *rq)
 	img = read_image(tgt.memfd, b.base, text_len);
 	if (!img || vdso_elf_parse(img, text_len, &elf))
 		refuse(EIO, "cannot read the vdso image at 0x%lx", b.base);
-	/* a proxy move relocates threads; elsewhere they must step out */
-	nin = settle_threads(&b, &elf, img, rq->dry_run || use_proxy, why, sizeof(why));
+	/*
+	 * A proxy move relocates threads; elsewhere they must step out. So must
+	 * they under a shadow stack: its return addresses cannot be rewritten.
+	 */
+	shstk = proc_shadow_stack(rq->pid) == 1;
+	nin = settle_threads(&b, &elf, img, rq->dry_run || (use_proxy && !shstk), why, sizeof(why));
 	if (nin < 0)
 		refuse(EBUSY, "%s", why);
 	for (int i = 0; i < tgt.nthreads; i++) {
@@ -790,7 +797,7 @@ void cmd_remap(const struct caller *c, const struct remap_req *rq)
 
 			if (th->regs.rip >= b.base && th->regs.rip < b.end &&
 			    !in_kept_code(&elf, th->regs.rip - b.base)) {
-				int k = relocate(th, &b, new_base - b.base, mode);
+				int k = relocate(th, &b, new_base - b.base, mode, !shstk);
 
 				add_step("thread %d ip -> 0x%llx, %d stack word%s", (int)th->tid,
 					 th->regs.rip, k, k == 1 ? "" : "s");
