@@ -14,7 +14,7 @@ from textual.widgets import Button, Checkbox, Input, Label, RadioSet, Static
 from tui.conftest import fake_app, notes, press, settle, wait_until
 from tui.fakes import FakeSource, make_process, many_processes
 from vdsotui.helper_client import HelperClient, HelperError
-from vdsotui.model import VdsoType
+from vdsotui.model import ProcessVdso, VdsoType
 from vdsotui.tui import keymap
 from vdsotui.tui.dialogs import ExportDialog, IntervalDialog, RemapDialog
 from vdsotui.tui.help import HelpScreen
@@ -565,6 +565,40 @@ async def test_enter_shows_hidden_detail() -> None:
         assert not app.query_one(DetailPane).display
         await press(pilot, "enter")
         assert app.query_one(DetailPane).display
+
+
+def family(pid: int, ppid: int) -> ProcessVdso:
+    return replace(make_process(pid, command=f"c{pid}"), ppid=ppid)
+
+
+async def test_tree_view() -> None:
+    src = FakeSource(
+        [family(1, 1), family(10, 1), family(20, 10), family(30, 1), family(25, 10), family(40, 20)]
+    )
+    app, src, _ = fake_app(source=src)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.table.select_pid(40)
+        await press(pilot, "T")
+        assert app.table.shown_pids == [1, 10, 20, 40, 25, 30]
+        assert app.table.selected_pid == 40
+        command = cols_index("command")
+        assert app.table.get_row("40")[command].plain == "    └ c40"
+        assert app.table.get_row("1")[command].plain == "c1"
+        assert "sort tree, siblings by PID▲" in status(app)
+        src.set(family(50, 25))
+        await press(pilot, "r")
+        assert app.table.shown_pids == [1, 10, 20, 40, 25, 50, 30]
+        src.set(family(20, 1))  # reparented: 40 moves up a level without changing itself
+        await press(pilot, "r")
+        assert app.table.shown_pids == [1, 10, 25, 50, 20, 40, 30]
+        assert app.table.get_row("40")[command].plain == "  └ c40"
+        await press(pilot, "I")
+        assert app.table.shown_pids == [1, 30, 20, 40, 10, 25, 50]
+        assert app.table.selected_pid == 40
+        await press(pilot, "T")
+        assert app.table.shown_pids == [50, 40, 30, 25, 20, 10, 1]
+        assert app.table.get_row("40")[command].plain == "c40"
 
 
 async def test_follow() -> None:

@@ -160,6 +160,8 @@ class VdsoApp(App[None]):
     def _show_status(self) -> None:
         t = self.table
         label = cols.column(t.sort_column).label + ("▼" if t.sort_reverse else "▲")
+        if t.tree_view:
+            label = f"tree, siblings by {label}"
         self.query_one(StatusLine).show_status(
             StatusFacts(
                 total=len(t.procs),
@@ -385,6 +387,11 @@ class VdsoApp(App[None]):
             return
         reverse = (not self.table.sort_reverse) if key == self.table.sort_column else False
         self._sort_to(key, reverse)
+
+    def action_toggle_tree(self) -> None:
+        with self.batch_update():
+            self.table.set_tree(not self.table.tree_view)
+        self._show_status()
 
     def action_follow(self) -> None:
         pid = self.table.selected_pid

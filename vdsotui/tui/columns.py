@@ -134,11 +134,18 @@ def column(key: str) -> Column:
     return _BY_KEY[key]
 
 
-def row_cells(p: ProcessVdso, tagged: bool) -> tuple[Cell, ...]:
-    """Every cell of a row; a tagged row carries the tag mark before its pid."""
+def row_cells(p: ProcessVdso, tagged: bool, depth: int | None = None) -> tuple[Cell, ...]:
+    """Every cell of a row; a tagged row carries the tag mark before its pid.
+
+    With a tree `depth`, the command is indented under its parent.
+    """
     cells = [c.cell(p) for c in COLUMNS]
     if tagged:
         cells[0] = (f"{TAG_MARK}{cells[0][0]}", "bold magenta")
+    if depth:
+        style = cells[2][1]
+        width = _BY_KEY["command"].width or 15
+        cells[2] = (("  " * (depth - 1) + "└ " + p.command)[:width], style)
     return tuple(cells)
 
 

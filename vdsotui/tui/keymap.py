@@ -67,6 +67,14 @@ ACTIONS: tuple[KeyAction, ...] = (
     ),
     KeyAction("I", "sort_invert", "Invert", "Invert the sort order", "View", footer=False),
     KeyAction(
+        "T",
+        "toggle_tree",
+        "Tree",
+        "Show the processes as a tree by parent (siblings by the sort column)",
+        "View",
+        footer=False,
+    ),
+    KeyAction(
         "F",
         "follow",
         "Follow",

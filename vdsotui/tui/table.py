@@ -44,6 +44,9 @@ class ProcessTable(DataTable[Text]):
         self.row_filter: Filter | None = None
         self.sort_column = "pid"
         self.sort_reverse = False
+        self.tree_view = False
+        self._depth: dict[int, int] = {}
+        self._rank: dict[int, int] = {}
         # What each shown row currently displays, to update only what changed.
         self._shown: dict[int, tuple[cols.Cell, ...]] = {}
 
@@ -81,12 +84,24 @@ class ProcessTable(DataTable[Text]):
         """Bring the table in line with a scan, touching only what changed."""
         keep = self.selected_pid
         keep_index = self.cursor_row
+        old = self.procs
         self.procs = dict(processes)
         self.tags &= self.procs.keys()
+        added, changed, removed = tuple(added), tuple(changed), tuple(removed)
         drop: list[int] = []
         new: list[int] = []
         updated = 0
         need_sort = False
+        reshaped = self.tree_view and (
+            bool(added or removed)
+            or any(
+                pid in old and old[pid].ppid != self.procs[pid].ppid
+                for pid in changed
+                if pid in self.procs
+            )
+        )
+        if reshaped:
+            self._compute_tree()
         for pid in removed:
             if pid in self._shown:
                 drop.append(pid)
@@ -111,10 +126,26 @@ class ProcessTable(DataTable[Text]):
         self._add_rows([self.procs[pid] for pid in new])
         if new:
             need_sort = True
+        if self.tree_view and (reshaped or need_sort):
+            # A new parent, an exit or a re-sort among siblings can move
+            # whole subtrees and change indentation of rows not in the scan.
+            self._compute_tree()
+            updated += self._refresh_all_rows()
+            need_sort = True
         if need_sort:
             self._sort()
         self._restore_cursor(keep, keep_index)
         return ApplyStats(len(new), updated, len(drop), need_sort)
+
+    def set_tree(self, on: bool) -> None:
+        """Order rows by parent (children under their parent, siblings by the sort column)."""
+        keep = self.selected_pid
+        self.tree_view = on
+        if on:
+            self._compute_tree()
+        self._refresh_all_rows()
+        self._sort()
+        self._restore_cursor(keep, self.cursor_row)
 
     def rebuild(self) -> None:
         """Re-apply the filter to every known process (after the filter changed)."""
@@ -141,6 +172,8 @@ class ProcessTable(DataTable[Text]):
         self.sort_reverse = reverse
         for key in {old, column}:
             self.columns[ColumnKey(key)].label = self._header(key)
+        if self.tree_view:
+            self._compute_tree()
         self._sort()
         self._restore_cursor(keep, self.cursor_row)
         self.refresh()
@@ -214,7 +247,7 @@ class ProcessTable(DataTable[Text]):
         was_empty = self.row_count == 0
         ordered = self.ordered_columns
         for p in procs:
-            cells = cols.row_cells(p, p.pid in self.tags)
+            cells = self._cells(p)
             self._shown[p.pid] = cells
             row_key = RowKey(str(p.pid))
             if row_key in self._row_locations:
@@ -236,7 +269,7 @@ class ProcessTable(DataTable[Text]):
     def _update_row(self, p: ProcessVdso) -> tuple[int, bool]:
         """Update the cells that changed; returns (cells updated, sort column changed)."""
         old = self._shown[p.pid]
-        cells = cols.row_cells(p, p.pid in self.tags)
+        cells = self._cells(p)
         if cells == old:
             return 0, False
         self._shown[p.pid] = cells
@@ -279,7 +312,49 @@ class ProcessTable(DataTable[Text]):
         self.hover_coordinate = self.hover_coordinate
         self.refresh(layout=True)
 
+    def _cells(self, p: ProcessVdso) -> tuple[cols.Cell, ...]:
+        depth = self._depth.get(p.pid, 0) if self.tree_view else None
+        return cols.row_cells(p, p.pid in self.tags, depth)
+
+    def _refresh_all_rows(self) -> int:
+        n = 0
+        for pid in list(self._shown):
+            n += self._update_row(self.procs[pid])[0]
+        return n
+
+    def _compute_tree(self) -> None:
+        """Depth-first order over parents; siblings ordered by the sort column."""
+        procs = self.procs
+        fn = cols.sort_key(self.sort_column)
+        children: dict[int, list[ProcessVdso]] = {}
+        roots: list[ProcessVdso] = []
+        for p in procs.values():
+            if p.ppid in procs and p.ppid != p.pid:
+                children.setdefault(p.ppid, []).append(p)
+            else:
+                roots.append(p)
+        rank: dict[int, int] = {}
+        depth: dict[int, int] = {}
+        stack = [(p, 0) for p in sorted(roots, key=fn, reverse=not self.sort_reverse)]
+        while stack:
+            p, d = stack.pop()
+            if p.pid in rank:
+                continue  # a parent loop cannot happen in Linux; never spin on one
+            rank[p.pid] = len(rank)
+            depth[p.pid] = d
+            kids = sorted(children.get(p.pid, ()), key=fn, reverse=not self.sort_reverse)
+            stack.extend((k, d + 1) for k in kids)
+        self._rank, self._depth = rank, depth
+
     def _sort(self) -> None:
+        if self.tree_view:
+            rank = self._rank
+
+            def tree_key(pid_cell: Text) -> int:
+                return rank.get(int(pid_cell.plain.lstrip(cols.TAG_MARK)), len(rank))
+
+            self.sort("pid", key=tree_key)
+            return
         fn = cols.sort_key(self.sort_column)
         procs = self.procs
 
