@@ -172,31 +172,37 @@ fail:
 	return err;
 }
 
+void target_choose_stub(struct target *t, const struct maps *m)
+{
+	for (int i = 0; i < m->n; i++) {
+		/* private: a forced write to it stays in the target (copy on write) */
+		if (m->e[i].perms[2] != 'x' || m->e[i].perms[3] != 'p' || m->e[i].name[0] != '/' ||
+		    m->e[i].end - m->e[i].start < 8)
+			continue;
+		t->stub = m->e[i].start;
+		return;
+	}
+}
+
 /* An executable file-backed page to run "syscall; int3" from. */
 static int place_stub(struct target *t)
 {
 	static const unsigned char code[8] = { 0x0f, 0x05, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc };
-	struct maps m;
-	int err = -ENOEXEC;
+	int err;
 
 	if (t->stub_written)
 		return 0;
-	err = maps_read(t->pid, &m);
-	if (err)
-		return err;
-	err = -ENOEXEC;
-	for (int i = 0; i < m.n; i++) {
-		/* private: a forced write to it stays in the target (copy on write) */
-		if (m.e[i].perms[2] != 'x' || m.e[i].perms[3] != 'p' || m.e[i].name[0] != '/' ||
-		    m.e[i].end - m.e[i].start < 8)
-			continue;
-		t->stub = m.e[i].start;
-		err = 0;
-		break;
+	if (!t->stub) {
+		struct maps m;
+
+		err = maps_read(t->pid, &m);
+		if (err)
+			return err;
+		target_choose_stub(t, &m);
+		maps_free(&m);
 	}
-	maps_free(&m);
-	if (err)
-		return err;
+	if (!t->stub)
+		return -ENOEXEC;
 	err = mem_read(t->memfd, t->stub, t->stub_saved, sizeof(t->stub_saved));
 	if (err)
 		return err;

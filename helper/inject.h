@@ -42,6 +42,9 @@ struct target {
 
 /* Seize and interrupt every thread until the set is stable. 0 or -errno. */
 int  target_seize(struct target *t, pid_t pid, char *why, size_t whylen);
+struct maps;
+/* Pick the stub's place from maps read while stopped (else the first injection reads them). */
+void target_choose_stub(struct target *t, const struct maps *m);
 /* A single-threaded tracee already in a ptrace stop (exec event). */
 int  target_adopt(struct target *t, pid_t pid);
 /* Run one syscall; its return value (or -errno) in *ret. 0, or -errno if injection failed. */

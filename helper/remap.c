@@ -657,6 +657,7 @@ void cmd_remap(const struct caller *c, const struct remap_req *rq)
 	if (maps_read(rq->pid, &m) || maps_find_block(&m, &b))
 		refuse(ESRCH, "target %d lost its vdso or exited", (int)rq->pid);
 	proxy_find_all(tgt.memfd, &m, &proxies);
+	target_choose_stub(&tgt, &m);
 	if (!maps_range_free(&m, new_vvar, new_base + after, &b, &clash)) {
 		/*
 		 * Moving back onto one of this process's own proxies is fine when
