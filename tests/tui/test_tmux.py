@@ -121,3 +121,32 @@ def test_vdsotui_in_tmux(term: Terminal, setuid_helper: Path) -> None:  # noqa: 
             time.sleep(0.1)
         assert not term.alive(), "q did not quit vdsotui"
         s.assert_healthy()
+
+
+def test_refusals_explained_in_tmux(term: Terminal) -> None:
+    """Read-only mode and a helper path that does not exist: words, no traceback."""
+    missing = Path("/nonexistent-vdsotui/vdso-helper")  # short: the toast must not wrap it
+    assert not missing.exists()
+    term.start([str(VDSOTUI), "--read-only", "--helper", str(missing)])
+    screen = term.wait_for(lambda sc: "helper unusable" in sc and "READ-ONLY" in sc)
+    assert "kernel " in screen
+    term.keys("m")
+    screen = term.wait_for("Read-only mode")
+    assert "Traceback" not in screen
+    term.keys("q")
+    end = time.monotonic() + 10
+    while term.alive() and time.monotonic() < end:
+        time.sleep(0.1)
+    assert not term.alive()
+
+    term2 = Terminal()
+    try:
+        term2.start([str(VDSOTUI), "--helper", str(missing)])
+        term2.wait_for(lambda sc: "processes" in sc and "helper unusable" in sc)
+        term2.keys("m")
+        screen = term2.wait_for("The helper cannot be used")
+        assert f"{missing} does not exist" in screen
+        assert "Traceback" not in screen
+        term2.keys("q")
+    finally:
+        term2.close()

@@ -155,7 +155,9 @@ class VdsoApp(App[None]):
         self.query_one(LayoutsPanel).show_layouts(facts, note)
 
     def _show_facts(self) -> None:
-        self.query_one(FactsBar).show_facts(self.facts, self.helper_status, self.read_only)
+        self.query_one(FactsBar).show_facts(
+            self.facts, self.helper_status, self.read_only, has_helper=self.helper is not None
+        )
 
     def _show_status(self) -> None:
         t = self.table

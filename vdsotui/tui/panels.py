@@ -24,7 +24,11 @@ class FactsBar(Static):
     """Header line: kernel release, syscalls, mappable types, helper state."""
 
     def show_facts(
-        self, facts: KernelFacts | None, helper: HelperStatus | None, read_only: bool
+        self,
+        facts: KernelFacts | None,
+        helper: HelperStatus | None,
+        read_only: bool,
+        has_helper: bool = True,
     ) -> None:
         t = Text()
         t.append(" vdsotui ", style="bold reverse")
@@ -47,8 +51,10 @@ class FactsBar(Static):
                 style="bold" if types else "dim",
             )
         t.append(" │ helper ")
-        if helper is None:
+        if not has_helper:
             t.append("not found", style="bold red")
+        elif helper is None:
+            t.append("checking…", style="dim")
         elif helper.problem:
             t.append("unusable" if not helper.runnable else "not setuid", style="bold red")
         else:
