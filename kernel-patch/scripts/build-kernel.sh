@@ -98,7 +98,7 @@ fi
 
 mkdir -p "$cache/build" "$cache/work"
 # One build per (version, flavour) at a time; others wait, then find it cached.
-exec 9>"$cache/work/$tag.lock"
+exec 9>"$cache/work/$version-${flavour%-unpatched}.lock"
 flock 9
 if [ -f "$out/.complete" ]; then
 	log "cached: $out"
@@ -108,7 +108,8 @@ fi
 
 log "fetching linux-source-$version"
 pristine=$("$here/fetch-source.sh" "$version")
-work="$cache/work/$tag"
+# Patched and unpatched builds share the object tree: the series touches few files.
+work="$cache/work/$version-${flavour%-unpatched}"
 src="$work/src"
 obj="$work/obj"
 mkdir -p "$obj"
@@ -174,7 +175,7 @@ kmake -s headers >/dev/null
 
 stage="$out.tmp"
 rm -rf "$stage"
-mkdir -p "$stage/selftests/x86" "$stage/selftests/vDSO"
+mkdir -p "$stage/selftests/x86" "$stage/selftests/vDSO" "$stage/selftests/series"
 khdr="-isystem $obj/usr/include"
 st="$src/tools/testing/selftests"
 
@@ -193,7 +194,8 @@ make -C "$st/vDSO" -s OUTPUT="$stage/selftests/vDSO" KHDR_INCLUDES="$khdr" \
 
 if [ $unpatched = 0 ]; then
 	log "building the series' selftests"
-	"$here/build-series-selftests.sh" "$src" "$obj" "$stage/selftests/series" \
+	# As documented in kernel-patch/README.md: vdso_remap_{64,32,x32}.
+	make -C "$st/vdso_remap" -s OUTPUT="$stage/selftests/series" KHDR_INCLUDES="$khdr" \
 		>>"$work/selftests.log" 2>&1 ||
 		{ tail -n 40 "$work/selftests.log" >&2; die "the series' selftests failed to build"; }
 fi

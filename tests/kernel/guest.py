@@ -21,7 +21,8 @@ KERNEL_SPLATS = (
     "possible circular locking",
     "possible recursive locking",
     "inconsistent lock state",
-    "lockdep",
+    "turning off the locking correctness validator",
+    "DEBUG_LOCKS_WARN_ON",
     "suspicious RCU usage",
     "general protection fault",
 )

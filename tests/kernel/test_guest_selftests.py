@@ -1,0 +1,117 @@
+"""Selftests in the patched guests: the series' own and the kernel's vdso ones.
+
+7.3 and 6.12 each boot once; every binary is then judged on its own. The
+kernel's existing vdso selftests must pass unchanged on the patched kernels:
+the series refactors the mapper that mremap and ARCH_MAP_VDSO_* go through.
+A kselftest that skips a case fails here: on these guests nothing may be
+missing.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from .guest import SCRIPTS, Build, GuestRun, build_kernel, run_guest
+
+# kernel-patch/README.md: one binary per ABI.
+SERIES_SELFTESTS = ["series/vdso_remap_64", "series/vdso_remap_32", "series/vdso_remap_x32"]
+EXISTING_SELFTESTS = [
+    "x86/test_mremap_vdso_64",
+    "x86/test_mremap_vdso_32",
+    "x86/test_syscall_vdso_32",
+    "x86/unwind_vdso_32",
+    "x86/vdso_restorer_32",
+    "vDSO/vdso_test_abi",
+    "vDSO/vdso_test_chacha",
+    "vDSO/vdso_test_correctness",
+    "vDSO/vdso_test_getcpu",
+    "vDSO/vdso_test_getrandom",
+    "vDSO/vdso_test_gettimeofday",
+    "vDSO/vdso_standalone_test_x86",
+]
+EXISTING_612_ONLY = ["vDSO/vdso_test_clock_getres"]
+VERSIONS = ["7.3", "6.12"]
+TOTALS = re.compile(
+    r"^# Totals: pass:(\d+) fail:(\d+) xfail:(\d+) xpass:(\d+) skip:(\d+) error:(\d+)", re.M
+)
+
+
+def selftests(version: str) -> list[str]:
+    extra = EXISTING_612_ONLY if version == "6.12" else []
+    return SERIES_SELFTESTS + EXISTING_SELFTESTS + extra
+
+
+def run_selftests(build: Build, names: list[str], scratch: Path, timeout: int = 1500) -> GuestRun:
+    """One boot: record the guest's uname -r, then run each selftest binary."""
+    bins = " ".join(str(build.selftest(n)) for n in names)
+    script = (
+        f'uname -r > "$VDSOTUI_GUEST_SCRATCH/uname"; '
+        f'{SCRIPTS / "guest-run-tests.sh"} "$VDSOTUI_GUEST_SCRATCH/results" {bins}'
+    )
+    return run_guest(build, ["/bin/sh", "-c", script], scratch=scratch, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def booted(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Build, GuestRun, Path]:
+    """The VERSION guest after running all its selftests (one boot per VERSION)."""
+    version: str = request.param
+    build = build_kernel(version)
+    scratch = tmp_path_factory.mktemp(f"selftests-{version}")
+    return build, run_selftests(build, selftests(version), scratch), scratch
+
+
+def judge(booted: tuple[Build, GuestRun, Path], binary: str) -> str:
+    """The test's output, once it ran and exited 0 (kselftest skip is 4)."""
+    build, run, scratch = booted
+    assert run.returncode == 0, run.explain()
+    name = Path(binary).name
+    rc_file = scratch / "results" / f"{name}.rc"
+    assert rc_file.exists(), f"{name} did not run in the {build.version} guest\n{run.explain()}"
+    rc = int(rc_file.read_text())
+    out = (scratch / "results" / f"{name}.out").read_text(errors="replace")
+    assert rc == 0, f"{binary} exited {rc} in the {build.version} guest:\n{out[-8000:]}"
+    return out
+
+
+def per_version(names: list[str], versions: list[str] = VERSIONS) -> pytest.MarkDecorator:
+    pairs = [(v, n) for v in versions for n in names if n in selftests(v)]
+    return pytest.mark.parametrize(("booted", "binary"), pairs, indirect=["booted"])
+
+
+@pytest.mark.parametrize("booted", VERSIONS, indirect=True)
+def test_guest_runs_the_built_kernel(booted: tuple[Build, GuestRun, Path]) -> None:
+    build, run, scratch = booted
+    uname = scratch / "uname"
+    assert uname.exists(), run.explain()
+    assert uname.read_text().strip() == build.release
+
+
+@per_version(SERIES_SELFTESTS)
+def test_series_selftest(booted: tuple[Build, GuestRun, Path], binary: str) -> None:
+    out = judge(booted, binary)
+    totals = TOTALS.search(out)
+    assert totals, f"{binary}: no kselftest totals line:\n{out[-8000:]}"
+    passed, failed, _xfail, _xpass, skipped, errors = map(int, totals.groups())
+    assert passed > 0 and failed == errors == 0, out[-8000:]
+    skips = [ln for ln in out.splitlines() if "# SKIP" in ln]
+    assert skipped == 0, f"{binary}: {skipped} cases skipped:\n" + "\n".join(skips)
+
+
+@per_version(EXISTING_SELFTESTS + EXISTING_612_ONLY)
+def test_existing_vdso_selftest(booted: tuple[Build, GuestRun, Path], binary: str) -> None:
+    out = judge(booted, binary)
+    totals = TOTALS.search(out)
+    if totals:
+        assert int(totals.group(5)) == 0, f"{binary}: cases skipped:\n{out[-8000:]}"
+
+
+@pytest.mark.parametrize("booted", VERSIONS, indirect=True)
+def test_no_kernel_warnings(booted: tuple[Build, GuestRun, Path]) -> None:
+    _, run, _ = booted
+    assert run.dmesg, f"no kernel log came back\n{run.explain()}"
+    assert not run.splats(), "kernel log:\n" + run.dmesg[-8000:]
