@@ -4,7 +4,9 @@
  * PID, interrupt it, wait for all stops, detach; print nanoseconds from the
  * first seize to the last detach, once per round.
  *
- *   seize-rt PID ROUNDS [fifo]
+ *   seize-rt PID ROUNDS [nice|helper]
+ * nice: at nice -20 throughout; helper: like vdso-helper, nice -20 while
+ * stopping and SCHED_FIFO for the detach loop (which never waits).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -48,7 +50,7 @@ int main(int argc, char **argv)
 	int rounds;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: seize-rt PID ROUNDS [fifo]\n");
+		fprintf(stderr, "usage: seize-rt PID ROUNDS [nice|helper]\n");
 		return 2;
 	}
 	pid = atoi(argv[1]);
@@ -58,9 +60,7 @@ int main(int argc, char **argv)
 		struct timespec t0, t1;
 		int n, st;
 
-		if (argc > 3 && !strcmp(argv[3], "fifo"))
-			sched_setscheduler(0, SCHED_FIFO, &sp);
-		if (argc > 3 && !strcmp(argv[3], "nice"))
+		if (argc > 3)
 			setpriority(PRIO_PROCESS, 0, -20);
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		n = list_tids(pid, tids);
@@ -84,14 +84,16 @@ int main(int argc, char **argv)
 				ptrace(PTRACE_CONT, tids[i], 0, (void *)(long)WSTOPSIG(st));
 			}
 		}
+		if (argc > 3 && !strcmp(argv[3], "helper"))
+			sched_setscheduler(0, SCHED_FIFO, &sp);
 		for (int i = 0; i < n; i++)
 			if (tids[i])
 				ptrace(PTRACE_DETACH, tids[i], 0, 0);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		sp.sched_priority = 0;
-		if (argc > 3 && !strcmp(argv[3], "fifo"))
+		if (argc > 3 && !strcmp(argv[3], "helper"))
 			sched_setscheduler(0, SCHED_OTHER, &sp);
-		if (argc > 3 && !strcmp(argv[3], "nice"))
+		if (argc > 3)
 			setpriority(PRIO_PROCESS, 0, 0);
 		printf("%ld\n", (t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec));
 		fflush(stdout);
