@@ -331,7 +331,10 @@ class HelperClient:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
-                text=True,
+                # A process name is whatever bytes its owner chose; never let
+                # one undecodable byte turn an answer into an exception.
+                encoding="utf-8",
+                errors="replace",
                 close_fds=True,
             )
         except FileNotFoundError as exc:

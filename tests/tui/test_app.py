@@ -314,6 +314,36 @@ async def test_refusal_at_run_time_is_a_notification() -> None:
         assert src.procs[1203].base == base
 
 
+async def test_unexpected_failures_are_words_not_tracebacks() -> None:
+    app, src, fh = fake_app()
+
+    def broken_image(pid: int) -> None:
+        raise ValueError("truncated ELF header")
+
+    src.image_facts = broken_image  # type: ignore[method-assign, assignment]
+    original = fh.remap
+
+    def flaky(pid: int, **kw: object) -> object:
+        if kw.get("dry_run"):
+            return original(pid, **kw)  # type: ignore[arg-type]
+        raise RuntimeError("helper pipe closed")
+
+    fh.remap = flaky  # type: ignore[method-assign, assignment]
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        app.table.select_pid(1203)
+        await settle(pilot)
+        detail = text_of(app.query_one("#detail-body", Static))
+        assert "cannot parse the vdso image: truncated ELF header" in detail
+        await press(pilot, "m")
+        await pilot.click("#remap-confirm")
+        await settle(pilot)
+        assert any(
+            "Move refused: 1203 (bash): EIO" in n and "helper pipe closed" in n for n in notes(app)
+        )
+        assert app.is_running
+
+
 async def test_tagged_rows_move_together() -> None:
     app, src, _fh = fake_app()
     async with app.run_test(size=SIZE, notifications=True) as pilot:

@@ -37,6 +37,9 @@ if mode == "kill":
 if mode == "refuse":
     print(json.dumps({{"error": "EPERM", "message": "target belongs to another user"}}))
     sys.exit(1)
+if mode == "rawbytes":
+    sys.stdout.buffer.write(b'{{"pid": 5, "command": "a\\xffb", "mode": "x86_64"}}\\n')
+    sys.exit(0)
 if mode == "shape":
     print(json.dumps({{"pid": "x"}})); sys.exit(0)
 cmd = args[0]
@@ -173,6 +176,15 @@ def test_failures_become_helper_errors(
         client.show(1)
     assert err.value.code == code
     assert message in err.value.message
+
+
+def test_undecodable_bytes_do_not_break_the_client(
+    fake: tuple[HelperClient, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, _ = fake
+    monkeypatch.setenv("FAKE_MODE", "rawbytes")
+    s = client.show(5)
+    assert s.pid == 5 and s.command == "a\ufffdb"
 
 
 def test_timeout_terminates_the_helper(

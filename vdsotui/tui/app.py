@@ -272,12 +272,15 @@ class VdsoApp(App[None]):
             return
         image = auxv = show = None
         show_error: str | None = None
+        image_error: str | None = None
         if proc.visible:
             try:
-                image = await asyncio.to_thread(self.source.image_facts, pid)
                 auxv = await asyncio.to_thread(self.source.auxv, pid)
+                image = await asyncio.to_thread(self.source.image_facts, pid)
             except OSError as exc:
-                show_error = f"cannot read: {exc.strerror}"
+                image_error = f"cannot read: {exc.strerror}"
+            except Exception as exc:  # a malformed image is shown, not fatal
+                image_error = f"cannot parse the vdso image: {exc}"
         helper = self.helper
         if helper is None:
             show_error = "threads unknown: no vdso-helper"
@@ -290,7 +293,9 @@ class VdsoApp(App[None]):
                 show_error = "threads unknown: " + explain_error(exc)
         if self.table.selected_pid != pid:
             return  # the cursor moved on while we were reading
-        pane.show_detail(Detail(proc, image, auxv, show, show_error, self._verdict(proc, show)))
+        pane.show_detail(
+            Detail(proc, image, auxv, show, show_error, self._verdict(proc, show), image_error)
+        )
 
     def _verdict(self, proc: ProcessVdso, show: ShowResult | None) -> str:
         problem = self._action_problem()
@@ -586,9 +591,10 @@ class VdsoApp(App[None]):
                     vdso_type=req.vdso_type,
                     proxy=req.proxy,
                 )
-            except HelperError as exc:
+            except Exception as exc:  # every failure becomes a notification
+                err = exc if isinstance(exc, HelperError) else HelperError("EIO", repr(exc))
                 self.notify(
-                    f"{pid} ({command}): " + explain_error(exc),
+                    f"{pid} ({command}): " + explain_error(err),
                     title=f"{what} refused",
                     severity="error",
                     timeout=15,

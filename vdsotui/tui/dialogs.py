@@ -161,6 +161,8 @@ class RemapDialog(ModalScreen[RemapRequest | None]):
                 )
             except HelperError as exc:
                 plans[pid] = exc
+            except Exception as exc:  # shown in the plan, never a traceback
+                plans[pid] = HelperError("EIO", repr(exc))
         self.plans = plans
         self.query_one("#remap-plan-body", Static).update(self._plan_renderable())
         ok = [pid for pid, pl in plans.items() if isinstance(pl, RemapPlan) and pl.ok]

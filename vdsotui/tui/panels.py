@@ -116,6 +116,7 @@ class Detail:
     show: ShowResult | None
     show_error: str | None  # why the helper could not tell threads/policy
     verdict: str  # may the user act on it, in words
+    image_error: str | None = None  # why the image or auxv could not be read
 
 
 def _section(title: str) -> Text:
@@ -148,7 +149,7 @@ def detail_renderable(d: Detail) -> RenderableType:
         parts.append(Text("proxies at " + " ".join(_hex(b) for b in p.proxy_bases), style="yellow"))
     parts.append(_section("auxv"))
     if d.auxv is None:
-        parts.append(Text("not readable", style="dim"))
+        parts.append(Text(d.image_error or "not readable", style="dim"))
     else:
         aux = Text(f"AT_SYSINFO_EHDR {_hex(d.auxv.sysinfo_ehdr)}")
         if d.auxv.sysinfo is not None:
@@ -158,7 +159,7 @@ def detail_renderable(d: Detail) -> RenderableType:
         parts.append(aux)
     parts.append(_section("image"))
     if d.image is None:
-        parts.append(Text("not readable", style="dim"))
+        parts.append(Text(d.image_error or "not readable", style="dim"))
     else:
         im = d.image
         parts.append(
