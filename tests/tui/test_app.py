@@ -77,6 +77,24 @@ def cols_index(key: str) -> int:
     return COLUMN_KEYS.index(key)
 
 
+async def test_changed_cells_are_redrawn() -> None:
+    app, src, _ = fake_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = app.table
+        y = table.shown_pids.index(1203) + 1  # below the header row
+        assert "1203" in table.render_line(y).text and " ok" in table.render_line(y).text
+        before = table.render_line(y + 1).text
+        new = src.move(1203, 0x7F4400000000, proxy=True)
+        await press(pilot, "r")
+        line = table.render_line(y).text
+        assert f"{new.base:x}" in line and "moved proxy" in line
+        assert table.render_line(y + 1).text == before
+        await press(pilot, "down", "down", "down", "down", "down")
+        assert table.selected_pid == 1311
+        assert "moved proxy" in table.render_line(y).text
+
+
 async def test_cursor_stays_on_process_through_sort() -> None:
     app, _, _ = fake_app()
     async with app.run_test(size=SIZE) as pilot:

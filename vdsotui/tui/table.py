@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual._two_way_dict import TwoWayDict
 from textual.geometry import Size
@@ -21,7 +23,11 @@ from vdsotui.tui import columns as cols
 from vdsotui.tui.filtering import Filter
 
 _ALL_KEYS = cols.COLUMN_KEYS
+_DRAWN_CELLS_MAX = 8192  # a few screens of cells in every cursor/hover state
 _JUSTIFY = {c.key: c.justify for c in cols.COLUMNS}
+
+
+SegmentLines = list[list[Segment]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +55,7 @@ class ProcessTable(DataTable[Text]):
         self._rank: dict[int, int] = {}
         # What each shown row currently displays, to update only what changed.
         self._shown: dict[int, tuple[cols.Cell, ...]] = {}
+        self._cells_drawn: dict[tuple[object, ...], tuple[object, SegmentLines]] = {}
 
     def on_mount(self) -> None:
         for c in cols.COLUMNS:
@@ -217,6 +224,46 @@ class ProcessTable(DataTable[Text]):
             cached = super().ordered_columns
             self._columns_cache = cached
         return cached
+
+    def _render_cell(
+        self,
+        row_index: int,
+        column_index: int,
+        base_style: Style,
+        width: int,
+        cursor: bool = False,
+        hover: bool = False,
+    ) -> SegmentLines:
+        # DataTable keys its cell cache on a counter bumped by every update,
+        # so one changed cell anywhere re-renders every visible cell. Here a
+        # rendering stays valid while its cell object, place and look do.
+        if row_index < 0 or column_index < 0:
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        row_key = self._row_locations.get_key(row_index)
+        column_key = self._column_locations.get_key(column_index)
+        if row_key is None or column_key is None:
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        cell = self._data[row_key][column_key]
+        key = (
+            row_key,
+            column_key,
+            row_index,
+            base_style,
+            width,
+            cursor,
+            hover,
+            self._show_hover_cursor,
+            self._pseudo_class_state,
+        )
+        hit = self._cells_drawn.get(key)
+        if hit is not None and hit[0] is cell:
+            return hit[1]
+        lines = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        if len(self._cells_drawn) >= _DRAWN_CELLS_MAX:
+            self._cells_drawn.clear()
+        # The cell itself is kept so that its identity cannot be reused.
+        self._cells_drawn[key] = (cell, lines)
+        return lines
 
     def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
         # Every column has a fixed width and every row is one line, so the
