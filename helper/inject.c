@@ -126,7 +126,7 @@ int target_seize(struct target *t, pid_t pid, char *why, size_t whylen)
 			}
 			th = &t->th[t->nthreads++];
 			th->tid = tids[i];
-			th->dirty = -1;		/* seized, stop not yet seen */
+			th->pending = 1;	/* seized, stop not yet seen */
 			ptrace(PTRACE_INTERRUPT, th->tid, 0, 0);
 			changed = 1;
 		}
@@ -134,9 +134,9 @@ int target_seize(struct target *t, pid_t pid, char *why, size_t whylen)
 		for (int i = 0; i < t->nthreads; i++) {
 			struct tthread *th = &t->th[i];
 
-			if (th->dirty != -1)
+			if (!th->pending)
 				continue;
-			th->dirty = 0;
+			th->pending = 0;
 			if (wait_interrupt_stop(th->tid) < 0) {
 				ptrace(PTRACE_DETACH, th->tid, 0, 0);
 				drop_thread(t, th);
@@ -289,6 +289,13 @@ void target_release(struct target *t)
 	if (t->stub_written && t->memfd >= 0)
 		mem_write(t->memfd, t->stub, t->stub_saved, sizeof(t->stub_saved));
 	t->stub_written = 0;
+	/* seized on a failed path before its stop was collected: collect it now */
+	for (int i = 0; i < t->nthreads; i++) {
+		if (t->th[i].pending) {
+			t->th[i].pending = 0;
+			wait_interrupt_stop(t->th[i].tid);
+		}
+	}
 	/*
 	 * Real-time only for this loop: it never waits (every thread is
 	 * stopped), and without it the threads already let go preempt the

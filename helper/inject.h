@@ -23,6 +23,7 @@ struct tthread {
 	int dirty;			/* regs or mask changed: restore before detach */
 	int in_trap;			/* stopped at our int3 (signal-delivery-stop) */
 	int masked;			/* our signal mask is installed */
+	int pending;			/* interrupted, stop not yet collected */
 	struct user_regs_struct regs;	/* as found; edited only by inject_set_ip() */
 	uint64_t sigmask;
 };
