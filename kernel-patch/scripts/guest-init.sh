@@ -3,16 +3,16 @@
 #
 # Stage 1 mounts the host's root filesystem (9p, read-only) under a tmpfs
 # overlay so that tests may install files and add users without touching
-# the host, mounts the shared scratch directory at its host path, and
-# switches into that root. Stage 2 (the same script, with "stage2") mounts
-# the kernel filesystems, runs the command and powers the guest off.
+# the host, and switches into that root. Stage 2 (the same script, with
+# "stage2") mounts the kernel filesystems and the shared scratch directory
+# at its host path, runs the command and ends the guest (a reboot, which
+# QEMU's -no-reboot turns into an exit).
 # Exit status and kernel log go to the scratch directory.
 PATH=/bin:/sbin:/usr/bin:/usr/sbin
 export PATH
 
 fail() {
 	echo "guest-init: $*" >&2
-	[ -n "$scratch" ] && [ -d /newroot$scratch ] && echo 124 >/newroot$scratch/rc
 	/bin/busybox reboot -f
 }
 
@@ -32,9 +32,6 @@ if [ "$1" != stage2 ]; then
 	mkdir -p /mnt/rw/upper /mnt/rw/work
 	mount -t overlay -o lowerdir=/mnt/lower,upperdir=/mnt/rw/upper,workdir=/mnt/rw/work \
 		root /newroot || fail "cannot mount the overlay root"
-	mkdir -p "/newroot$scratch"
-	mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 scratch "/newroot$scratch" ||
-		fail "cannot mount the scratch directory"
 	mkdir -p /newroot/.vdsotui-guest
 	cp /bin/busybox /init /newroot/.vdsotui-guest/
 	umount /proc
@@ -54,6 +51,12 @@ for d in /dev/shm /tmp /run /var/tmp; do
 	$bb mount -t tmpfs -o mode=1777 tmpfs $d
 done
 $bb chmod 0755 /run
+# After the tmpfs mounts: the scratch directory may live under /tmp.
+$bb mkdir -p "$scratch"
+$bb mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 scratch "$scratch" || {
+	echo "guest-init: cannot mount the scratch directory" >&2
+	$bb reboot -f
+}
 $bb hostname vdsotui-guest
 $bb ip link set lo up 2>/dev/null
 
