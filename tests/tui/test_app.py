@@ -605,6 +605,19 @@ async def test_detail_and_layouts_toggle() -> None:
         assert f"{app.table.selected_pid} " in text_of(app.query_one("#detail-body", Static))
 
 
+async def test_held_arrow_key_reads_only_where_the_cursor_rests() -> None:
+    app, _, fh = fake_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        shows = [c for c in fh.calls if c[0] == "show"]
+        await pilot.press(*["down"] * 8)  # no pause between the keys
+        await settle(pilot)
+        new = [c for c in fh.calls if c[0] == "show"][len(shows) :]
+        assert new[-1][1]["pid"] == app.table.selected_pid == app.table.shown_pids[8]
+        assert len(new) < 8
+        assert f"{app.table.selected_pid} " in text_of(app.query_one("#detail-body", Static))
+
+
 async def test_enter_shows_hidden_detail() -> None:
     app, _, _ = fake_app()
     async with app.run_test(size=SIZE) as pilot:

@@ -53,6 +53,7 @@ from vdsotui.tui.panels import (
 from vdsotui.tui.table import ApplyStats, ProcessTable
 
 DEFAULT_EXPORT = "vdsotui-export.json"
+DETAIL_SETTLE = 0.05  # seconds the cursor must rest before the detail is read
 
 
 class VdsoApp(App[None]):
@@ -265,6 +266,9 @@ class VdsoApp(App[None]):
         self.run_worker(self._read_detail(pid), group="detail", exclusive=True, exit_on_error=False)
 
     async def _read_detail(self, pid: int) -> None:
+        # While an arrow key is held the cursor passes many rows; each new
+        # one cancels this worker here, before the helper is run for it.
+        await asyncio.sleep(DETAIL_SETTLE)
         proc = self.table.procs.get(pid)
         pane = self.query_one(DetailPane)
         if proc is None:
