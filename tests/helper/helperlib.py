@@ -134,12 +134,21 @@ class Snapshot:
 
 def snapshot(pid: int, blocked_tids: list[int]) -> Snapshot:
     calls = thread_syscalls(pid)
+    assert all(" " in calls.get(t, "") for t in blocked_tids), calls
     return Snapshot(maps_text(pid), {t: calls[t] for t in blocked_tids})
 
 
 def blocked_threads(pid: int, nr: int) -> list[int]:
-    """Threads sitting in syscall NR (their registers are visible and still)."""
-    return [t for t, line in thread_syscalls(pid).items() if line.split()[0] == str(nr)]
+    """Threads other than the main one sitting in syscall NR, the same over 50 ms
+    (a long sleep: their registers are visible and still)."""
+    first = thread_syscalls(pid)
+    time.sleep(0.05)
+    again = thread_syscalls(pid)
+    return [
+        t
+        for t, line in first.items()
+        if t != pid and line.split()[0] == str(nr) and again.get(t) == line
+    ]
 
 
 def assert_unchanged(pid: int, before: Snapshot) -> None:

@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 from helperlib import (
     assert_running_untraced,
+    assert_unchanged,
     block,
+    blocked_threads,
     ok,
     path_expected,
     snapshot,
@@ -62,13 +64,19 @@ def test_glibc_subject_survives_moves(helper_path: Path, subjects_built: Path, m
         assert s.stop() == 0, s.status().last_error
 
 
-def test_64_threads_hammering(helper_path: Path, subjects_built: Path) -> None:
-    """63 threads calling the vdso without pause; many stand inside it at each stop."""
-    with Subject.spawn("subject-x86_64", "--threads", "63") as s:
+def test_many_threads_hammering(helper_path: Path, subjects_built: Path) -> None:
+    """16 threads calling the vdso without pause; many stand inside it at each stop.
+
+    64 threads are exercised by bench/bench_helper.py (200 moves): on a 2-core
+    machine that is also busy with other work, the subject's own 1 s freshness
+    check can trip from CPU starvation alone, as it does under plain
+    SIGSTOP/SIGCONT there, which would make a test flaky.
+    """
+    with Subject.spawn("subject-x86_64", "--threads", "16") as s:
         s.wait_ready(timeout=20)
         for _ in range(3):
             out = move(helper_path, s.pid, "--auto")
-            assert "seize 64 threads" in out["steps"]
+            assert "seize 17 threads" in out["steps"]
             s.assert_healthy(min_progress=200, timeout=20)
         assert s.stop(timeout=20) == 0, s.status().last_error
 
@@ -127,7 +135,8 @@ def test_move_away_and_home_again(helper_path: Path, subjects_built: Path, mode:
 def test_dry_run_changes_nothing(helper_path: Path, subjects_built: Path) -> None:
     with Subject.spawn("subject-x86_64", "--blocker", "--blocker-ms", "20000") as s:
         s.wait_ready()
-        blocked = [t for t, line in _syscalls(s.pid).items() if line.startswith("230 ")]
+        blocked = blocked_threads(s.pid, 230)
+        assert blocked
         before = snapshot(s.pid, blocked)
         out = ok(helper_path, "remap", "--pid", str(s.pid), "--auto", "--dry-run")
         assert out["dry_run"] is True and "stop_ns" not in out
@@ -136,16 +145,8 @@ def test_dry_run_changes_nothing(helper_path: Path, subjects_built: Path) -> Non
         assert {"policy", "destination", "threads", "proxy"} <= set(names)
         assert all(c["ok"] for c in out["checks"])
         assert out["to"]["size"] == out["from"]["size"]
-        from helperlib import assert_unchanged
-
         assert_unchanged(s.pid, before)
         s.assert_healthy(min_progress=200)
-
-
-def _syscalls(pid: int) -> dict[int, str]:
-    from helperlib import thread_syscalls
-
-    return thread_syscalls(pid)
 
 
 PY_CLOCK_LOOP = r"""
