@@ -443,28 +443,32 @@ static int settle_threads(const struct block *b, const struct vdso_elf *e, const
 }
 
 /*
- * Continue a thread at the same offset in the new text. Registers holding
- * block addresses (vvar pointers, the i386 GOT pointer) move along, and so
- * do return addresses and saved pointers in the top of its stack (vdso
- * code calls internal helpers; x86_64 leaf code may use the red zone).
+ * After a same-type move, every address a thread holds into the old block
+ * moves to the same offset of the new one: its IP if it stands in the old
+ * text (unless @keep_ip: code the proxy keeps), registers (vvar pointers,
+ * the i386 GOT pointer) and words near the top of its stack: return
+ * addresses of vdso code calling its helpers, x86_64 leaf data in the red
+ * zone, and the saved context of a signal frame when a handler interrupted
+ * the thread inside the vdso (sigreturn would otherwise resume it there).
+ * Returns how many values moved.
  */
 #define SCAN_BELOW 128
-#define SCAN_ABOVE 1024
+#define SCAN_ABOVE (16 * 1024)
 
 static int relocate(struct tthread *th, const struct block *b, unsigned long delta, int pmode,
-		    int stack)
+		    int stack, int keep_ip)
 {
-	unsigned char stk[SCAN_BELOW + SCAN_ABOVE];
+	static unsigned char stk[SCAN_BELOW + SCAN_ABOVE];
 	unsigned long lo = th->regs.rsp - (th->mode == MODE_X86_64 ? SCAN_BELOW : 0);
 	/* x32 code runs in 64-bit mode but keeps 4-byte pointers */
-	size_t w = th->mode == MODE_X86_64 && pmode != MODE_X32 ? 8 : 4, n = sizeof(stk);
+	size_t w = th->mode == MODE_X86_64 && pmode != MODE_X32 ? 8 : 4;
+	ssize_t n = 0;
 	int moved = 0;
 
-	if (!stack)
-		n = 0;
-	while (n >= 64 && mem_read(tgt.memfd, lo, stk, n))
-		n /= 2;		/* near the top of the stack mapping */
-	for (size_t off = 0; n >= 64 && off + w <= n; off += w) {
+	/* a short read ends at the top of the stack mapping */
+	if (stack)
+		n = pread(tgt.memfd, stk, sizeof(stk), (off_t)lo);
+	for (size_t off = 0; n > 0 && off + w <= (size_t)n; off += w) {
 		unsigned long v = 0;
 
 		memcpy(&v, stk + off, w);
@@ -482,10 +486,13 @@ static int relocate(struct tthread *th, const struct block *b, unsigned long del
 		&th->regs.rip,
 	};
 
-	for (size_t k = 0; k < sizeof(r) / sizeof(r[0]); k++)
-		if (*r[k] >= b->vvar_start && *r[k] < b->end)
-			*r[k] += delta;
-	th->dirty = 1;
+	for (size_t k = 0; k < sizeof(r) / sizeof(r[0]); k++) {
+		if (*r[k] < b->vvar_start || *r[k] >= b->end || (keep_ip && r[k] == &th->regs.rip))
+			continue;
+		*r[k] += delta;
+		th->dirty = 1;
+		moved++;
+	}
 	return moved;
 }
 
@@ -791,18 +798,18 @@ void cmd_remap(const struct caller *c, const struct remap_req *rq)
 		fail((int)-r, "%s failed: %s; the vdso is unchanged", switching ? "switch" : "move",
 		     strerror((int)-r));
 
-	/* threads left in the old text outside the kept code continue in the new one */
+	/* what threads hold into the old block follows it (kept code keeps its threads) */
 	if (!switching) {
 		for (int i = 0; i < tgt.nthreads; i++) {
 			struct tthread *th = &tgt.th[i];
+			unsigned long ip = th->regs.rip;
+			int in_text = ip >= b.base && ip < b.end;
+			int k = relocate(th, &b, new_base - b.base, mode, !shstk,
+					 in_text && in_kept_code(&elf, ip - b.base));
 
-			if (th->regs.rip >= b.base && th->regs.rip < b.end &&
-			    !in_kept_code(&elf, th->regs.rip - b.base)) {
-				int k = relocate(th, &b, new_base - b.base, mode, !shstk);
-
-				add_step("thread %d ip -> 0x%llx, %d stack word%s", (int)th->tid,
-					 th->regs.rip, k, k == 1 ? "" : "s");
-			}
+			if (k)
+				add_step("thread %d: %d value%s moved%s", (int)th->tid, k,
+					 k == 1 ? "" : "s", th->regs.rip != ip ? ", ip too" : "");
 		}
 	}
 	if (use_proxy) {

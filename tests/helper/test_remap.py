@@ -236,3 +236,20 @@ def test_no_proxy_move_of_a_process_without_vdso_pointers(helper_path: Path) -> 
     finally:
         p.kill()
         p.wait()
+
+
+@pytest.mark.parametrize("mode", ["x86_64", "i386"])
+def test_signal_frames_follow_the_move(helper_path: Path, subjects_built: Path, mode: str) -> None:
+    """SIGALRM every 100 us, handlers calling the vdso: a handler may have
+    interrupted a thread inside the vdso, and its signal frame holds that
+    context. 40 moves back and forth; the process must come through."""
+    with Subject.spawn(f"subject-{mode}", "--threads", "2", "--signals") as s:
+        s.wait_ready()
+        home = hex(vdso_base(s.pid))
+        away = ok(helper_path, "remap", "--pid", str(s.pid), "--auto", "--dry-run")["to"]["base"]
+        for i in range(40):
+            ok(helper_path, "remap", "--pid", str(s.pid), "--addr", away if i % 2 == 0 else home)
+            assert s.alive(), f"died after move {i + 1}"
+        s.assert_healthy(min_progress=200)
+        assert s.status().signals > 1000
+        assert s.stop() == 0, s.status().last_error
