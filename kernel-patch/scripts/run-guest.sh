@@ -20,7 +20,8 @@
 # one-line reason is printed. The kernel log is left in SCRATCH/dmesg.
 #
 # Acceleration: KVM when a probe boot proves it works on this machine (the
-# answer is cached), else TCG with -cpu max. VDSOTUI_ACCEL=kvm|tcg forces one.
+# answer is cached), else TCG with -cpu max. VDSOTUI_ACCEL=kvm|tcg forces one,
+# VDSOTUI_QEMU_CPU replaces the -cpu model.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -170,6 +171,7 @@ kvm) cpu=host ;;
 tcg) cpu=max,smap=off ;;
 *) die "VDSOTUI_ACCEL must be kvm or tcg" ;;
 esac
+cpu=${VDSOTUI_QEMU_CPU:-$cpu}
 
 echo "run-guest: booting $(cat "$build/release" 2>/dev/null || echo "$build") ($accel, ${smp} cpus, ${mem} MiB, timeout ${timeout}s)" >&2
 qrc=0
