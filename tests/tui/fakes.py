@@ -274,6 +274,7 @@ class FakeHelper(HelperClient):
         self.present = present
         self.refuse: dict[int, HelperError] = {}  # dry runs and real runs
         self.refuse_run: dict[int, HelperError] = {}  # real runs only
+        self.failing_check: dict[int, Check] = {}  # a plan that answers but fails a check
         self.info_error: HelperError | None = None
         self.calls: list[tuple[str, dict[str, object]]] = []
         self.next_auto = 0x7F5500000000
@@ -346,6 +347,7 @@ class FakeHelper(HelperClient):
                     "auto": auto,
                     "vdso_type": vdso_type,
                     "proxy": proxy,
+                    "force": force,
                     "dry_run": dry_run,
                 },
             )
@@ -359,6 +361,13 @@ class FakeHelper(HelperClient):
             raise HelperError("ESRCH", f"process {pid} has no vdso")
         dest_base = addr if addr is not None else self.next_auto + pid * 0x100000
         new_type = vdso_type if vdso_type is not None else p.vdso_type
+        if new_type is not None and p.mode.vdso_type not in (None, new_type) and not force:
+            # As the real helper: a type the process's mode cannot call needs --force.
+            raise HelperError(
+                "EINVAL",
+                f"process {pid} runs as {p.mode.value}; a {new_type.label} vdso would not "
+                "serve its callers (use --force, e.g. for a restorer about to change mode)",
+            )
         operation = "switch" if vdso_type is not None and vdso_type is not p.vdso_type else "move"
         checks = (
             Check("policy", True, f"same user ({p.user})"),
@@ -367,6 +376,17 @@ class FakeHelper(HelperClient):
                 "destination", True, f"{dest_base - VVAR - VCLOCK:#x}-{dest_base + TEXT:#x} is free"
             ),
         )
+        if new_type is not None and p.mode.vdso_type not in (None, new_type):
+            # Only reached with force: the helper reports the check it overrides.
+            checks += (
+                Check(
+                    "mode",
+                    False,
+                    f"process mode {p.mode.value}, new type {new_type.label} (forced)",
+                ),
+            )
+        if pid in self.failing_check:
+            checks += (self.failing_check[pid],)
         fields = dict(
             pid=pid,
             operation=operation,

@@ -13,7 +13,7 @@ from textual.widgets import Button, Checkbox, Input, Label, RadioSet, Static
 
 from tui.conftest import fake_app, notes, press, settle, wait_until
 from tui.fakes import FakeSource, make_process, many_processes
-from vdsotui.helper_client import HelperClient, HelperError
+from vdsotui.helper_client import Check, HelperClient, HelperError
 from vdsotui.model import ProcessVdso, VdsoType
 from vdsotui.tui import keymap
 from vdsotui.tui.dialogs import ExportDialog, IntervalDialog, RemapDialog
@@ -313,6 +313,23 @@ async def test_dry_run_refusal_blocks_confirm() -> None:
         await press(pilot, "escape")
 
 
+async def test_failed_check_blocks_confirm() -> None:
+    app, _src, fh = fake_app()
+    fh.failing_check[1203] = Check("threads", False, "thread 1204 is inside the vdso")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.table.select_pid(1203)
+        await press(pilot, "m")
+        dialog = app.screen
+        plan = text_of(dialog.query_one("#remap-plan-body", Static))
+        assert "✗ threads: thread 1204 is inside the vdso" in plan
+        assert "a check failed: this one will not be run" in plan
+        assert dialog.query_one("#remap-confirm", Button).disabled
+        await press(pilot, "ctrl+y")
+        assert app.screen is dialog
+        assert not [c for c in fh.calls if c[0] == "remap" and not c[1]["dry_run"]]
+
+
 async def test_refusal_at_run_time_is_a_notification() -> None:
     app, src, fh = fake_app()
     fh.refuse_run[1203] = HelperError("EBUSY", "thread 1204 is inside the vdso")
@@ -394,11 +411,18 @@ async def test_switch_type_dialog() -> None:
         radios = dialog.query_one("#remap-type", RadioSet)
         assert radios.pressed_button is not None and radios.pressed_button.name == "i386"
         plan = text_of(dialog.query_one("#remap-plan-body", Static))
+        assert "refused: EINVAL: invalid request — process 1203 runs as x86_64" in plan
+        assert dialog.query_one("#remap-confirm", Button).disabled
+        dialog.query_one("#remap-force", Checkbox).value = True
+        await settle(pilot)
+        plan = text_of(dialog.query_one("#remap-plan-body", Static))
         assert "switch via stock path" in plan and "to   i386 at" in plan
+        assert "✗ mode: process mode x86_64, new type i386 (forced)" in plan
+        assert "forced: it will run despite the failed check" in plan
         await pilot.click("#remap-confirm")
         await settle(pilot)
         run = next(c for c in fh.calls if c[0] == "remap" and not c[1]["dry_run"])
-        assert run[1]["vdso_type"] is VdsoType.I386
+        assert run[1]["vdso_type"] is VdsoType.I386 and run[1]["force"] is True
         assert src.procs[1203].vdso_type is VdsoType.I386
         row = app.table.get_row("1203")
         assert row[cols_index("type")].plain == "i386"

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 from subjectlib import Subject, build_dir
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Checkbox, Input, Static
 
 from tui.conftest import notes, press, settle, wait_until
 from vdsotui.helper_client import HelperClient
@@ -142,6 +142,31 @@ async def test_real_refusals_are_explained(setuid_helper: Path) -> None:
             assert [n.severity for n in app._notifications if n.title == "Move refused"] == [
                 "error"
             ]
+
+
+async def test_real_switch_dialog_refuses_then_plans_with_force(setuid_helper: Path) -> None:
+    with Subject.spawn("subject-x86_64") as s:
+        s.wait_ready()
+        base = s.maps_vdso_base()
+        app = VdsoApp(ProcSource(), HelperClient(setuid_helper), live=False)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            assert app.table.select_pid(s.pid)
+            await press(pilot, "t")
+            dialog = app.screen
+            assert isinstance(dialog, RemapDialog)
+            plan = plain(dialog.query_one("#remap-plan-body", Static))
+            assert f"refused: EINVAL: invalid request — process {s.pid} runs as x86_64" in plan
+            assert dialog.query_one("#remap-confirm", Button).disabled
+            dialog.query_one("#remap-force", Checkbox).value = True
+            await settle(pilot)
+            plan = plain(dialog.query_one("#remap-plan-body", Static))
+            assert "switch via stock path" in plan and "to   i386 at" in plan, plan
+            assert not dialog.query_one("#remap-confirm", Button).disabled, plan
+            await press(pilot, "escape")  # a plan only: the subject must stay as it is
+            assert not isinstance(app.screen, RemapDialog)
+        assert s.maps_vdso_base() == base
+        s.assert_healthy()
 
 
 def run_as(user: str, code: str) -> str:

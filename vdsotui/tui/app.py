@@ -594,6 +594,7 @@ class VdsoApp(App[None]):
                     auto=req.addr is None,
                     vdso_type=req.vdso_type,
                     proxy=req.proxy,
+                    force=req.force,
                 )
             except Exception as exc:  # every failure becomes a notification
                 err = exc if isinstance(exc, HelperError) else HelperError("EIO", repr(exc))

@@ -33,6 +33,7 @@ class RemapRequest:
     addr: int | None  # None: auto placement
     vdso_type: VdsoType | None  # None: keep the type (a move)
     proxy: bool
+    force: bool = False  # switch to a type the process's mode cannot use
 
 
 def parse_address(text: str) -> int | None:
@@ -74,6 +75,7 @@ class RemapDialog(ModalScreen[RemapRequest | None]):
         self.types = types
         self.plans: dict[int, RemapPlan | HelperError] = {}
         self.request: RemapRequest | None = None  # what the shown plan is for
+        self.forced = False  # the shown plan was asked for with force
 
     # -- layout -----------------------------------------------------------
 
@@ -106,6 +108,14 @@ class RemapDialog(ModalScreen[RemapRequest | None]):
                 value=True,
                 id="remap-proxy",
             )
+            if self.switch:
+                # The helper refuses a type the process's own code cannot
+                # call unless forced: only for a restorer about to change mode.
+                yield Checkbox(
+                    "Force a type its mode cannot use (a restorer about to change mode)",
+                    value=False,
+                    id="remap-force",
+                )
             yield Label("", id="remap-error", classes="error-line")
             with VerticalScroll(id="remap-plan"):
                 yield Static("Asking the helper for a plan…", id="remap-plan-body")
@@ -129,7 +139,8 @@ class RemapDialog(ModalScreen[RemapRequest | None]):
                 raise ValueError("choose the new type")
             vtype = VdsoType.parse(pressed.name)
         proxy = self.query_one("#remap-proxy", Checkbox).value
-        return RemapRequest(tuple(p.pid for p in self.targets), addr, vtype, proxy)
+        force = self.switch and self.query_one("#remap-force", Checkbox).value
+        return RemapRequest(tuple(p.pid for p in self.targets), addr, vtype, proxy, force)
 
     def action_plan(self) -> None:
         error = self.query_one("#remap-error", Label)
@@ -157,6 +168,7 @@ class RemapDialog(ModalScreen[RemapRequest | None]):
                     auto=req.addr is None,
                     vdso_type=req.vdso_type,
                     proxy=req.proxy,
+                    force=req.force,
                     dry_run=True,
                 )
             except HelperError as exc:
@@ -164,13 +176,19 @@ class RemapDialog(ModalScreen[RemapRequest | None]):
             except Exception as exc:  # shown in the plan, never a traceback
                 plans[pid] = HelperError("EIO", repr(exc))
         self.plans = plans
+        self.forced = req.force
         self.query_one("#remap-plan-body", Static).update(self._plan_renderable())
-        ok = [pid for pid, pl in plans.items() if isinstance(pl, RemapPlan) and pl.ok]
+        # A failed check blocks confirmation unless the user forced it (the
+        # helper then reports the check it overrides as failed).
+        ok = [
+            pid for pid, pl in plans.items() if isinstance(pl, RemapPlan) and (pl.ok or req.force)
+        ]
         if ok:
-            self.request = RemapRequest(tuple(ok), req.addr, req.vdso_type, req.proxy)
+            self.request = RemapRequest(tuple(ok), req.addr, req.vdso_type, req.proxy, req.force)
         button = self.query_one("#remap-confirm", Button)
         button.disabled = not ok
-        button.label = "Confirm" if len(ok) == len(req.pids) else f"Confirm {len(ok)}"
+        # "Confirm 2" when only some of the tagged processes can be acted on.
+        button.label = "Confirm" if len(ok) in (0, len(req.pids)) else f"Confirm {len(ok)}"
 
     def _plan_renderable(self) -> RenderableType:
         parts: list[RenderableType] = []
@@ -189,7 +207,11 @@ class RemapDialog(ModalScreen[RemapRequest | None]):
                 parts.append(mark)
             if plan.steps:
                 parts.append(Text("  steps: " + "; ".join(plan.steps), style="dim"))
-            if not plan.ok:
+            if not plan.ok and self.forced:
+                parts.append(
+                    Text("  forced: it will run despite the failed check", style="bold red")
+                )
+            elif not plan.ok:
                 parts.append(Text("  a check failed: this one will not be run", style="bold red"))
         return Group(*parts)
 
