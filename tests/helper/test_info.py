@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import platform
@@ -45,14 +46,29 @@ def test_info_reports_each_type(helper_path: Path) -> None:
     assert x64["vvar_vmas"] == nvvar
 
 
-def test_info_x32_matches_kernel(helper_path: Path) -> None:
+def test_info_x32_matches_kernel(helper_path: Path, subjects_built: Path, tmp_path: Path) -> None:
     """x32 is available exactly when the kernel can run x32 code."""
     x32 = ok(helper_path, "info", "--type", "x32")["types"]
     assert len(x32) == 1 and x32[0]["type"] == "x32"
-    if not expect_syscall():
-        # the host kernel has no x32: the probe says so, naming the call
-        assert x32[0]["available"] is False
-        assert "ARCH_MAP_VDSO_X32" in x32[0]["reason"]
+    try:
+        subprocess.run(
+            [
+                str(subjects_built / "subject-static-x32"),
+                "--status",
+                str(tmp_path / "st"),
+                "--exit-after-ms",
+                "1",
+            ],
+            timeout=30,
+        )
+        runs_x32 = True
+    except OSError as e:
+        assert e.errno == errno.ENOEXEC, e
+        runs_x32 = False
+    assert x32[0]["available"] is runs_x32, x32
+    if not runs_x32:
+        # no x32 in this kernel: the probe says so, naming the call
+        assert "ARCH_MAP_VDSO_X32" in x32[0]["reason"] or "x32" in x32[0]["reason"]
 
 
 def test_info_single_type_by_number(helper_path: Path) -> None:
