@@ -65,6 +65,8 @@ def _state_cell(p: ProcessVdso) -> Cell:
     flags = p.flags
     if not flags:
         return ("ok", "green")
+    if p.visibility is Visibility.KERNEL_THREAD:
+        return ("kthread", "dim")  # as ps and htop call them; fits the column
     if p.visibility is not Visibility.VISIBLE:
         return (" ".join(f.replace("_", " ") for f in flags), "dim")
     style = "bold red" if p.mode_mismatch else "yellow" if (p.moved or p.proxy) else ""
