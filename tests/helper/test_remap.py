@@ -225,7 +225,10 @@ def test_no_proxy_move_of_a_process_without_vdso_pointers(helper_path: Path) -> 
     """sleep(1) makes no time call while it sleeps: --no-proxy is safe there."""
     p = subprocess.Popen(["sleep", "600"])
     try:
-        time.sleep(0.1)
+        deadline = time.monotonic() + 30
+        while Path(f"/proc/{p.pid}/syscall").read_text().split()[0] != "230":
+            assert time.monotonic() < deadline, "sleep never went to sleep"
+            time.sleep(0.01)
         old = vdso_base(p.pid)
         out = ok(helper_path, "remap", "--pid", str(p.pid), "--auto", "--no-proxy")
         assert out["proxy"] is False and out["path"] == path_expected()

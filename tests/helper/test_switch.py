@@ -67,7 +67,11 @@ def test_restorer_switch_to_i386(helper_path: Path, subjects_built: Path) -> Non
 def sleeper() -> Iterator[subprocess.Popen[bytes]]:
     """A glibc process that makes no time calls while it sleeps."""
     p = subprocess.Popen(["sleep", "600"])
-    time.sleep(0.1)
+    # settled once it sleeps in clock_nanosleep (230): the loader is done mapping
+    deadline = time.monotonic() + 30
+    while Path(f"/proc/{p.pid}/syscall").read_text().split()[0] != "230":
+        assert time.monotonic() < deadline, "sleep never went to sleep"
+        time.sleep(0.01)
     try:
         yield p
     finally:
