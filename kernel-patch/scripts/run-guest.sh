@@ -13,7 +13,7 @@
 # with a tmpfs overlay on top: the command sees the host's programs, the
 # project tree and its venv at their usual paths, may write anywhere, and
 # nothing it writes reaches the host except through the scratch directory.
-# COMMAND runs in the current directory with PATH, HOME, TERM, LANG and all
+# COMMAND runs in the current directory with PATH, LANG and all
 # VDSOTUI_* variables of the caller. Its output streams to stdout (the
 # guest's serial console, kernel warnings included) and its exit status is
 # this script's. If the guest dies or times out, the status is 124 and a
@@ -93,8 +93,8 @@ fi
 
 # Command and environment for stage 2 of guest-init.sh.
 {
-	printf 'export PATH=%q HOME=/root TERM=%q LANG=%q\n' \
-		"$PATH" "${TERM:-dumb}" "${LANG:-C.UTF-8}"
+	printf 'export PATH=%q HOME=/root TERM=dumb LANG=%q\n' \
+		"$PATH" "${LANG:-C.UTF-8}"
 	printf 'export VDSOTUI_GUEST=1 VDSOTUI_GUEST_SCRATCH=%q VDSOTUI_GUEST_CWD=%q\n' \
 		"$scratch" "$(pwd -P)"
 	while IFS= read -r name; do
@@ -132,7 +132,7 @@ trap 'exit 130' INT TERM
 # boot ACCEL CPU SMP TIMEOUT APPEND: QEMU's console to stdout, CRs removed.
 boot() {
 	timeout -k 5 "$4" "${qemu_base[@]}" -accel "$1" -cpu "$2" -smp "$3" \
-		-append "$5" </dev/null > >(tr -d '\r') 2>&1 &
+		-append "$5" </dev/null > >(sed -u 's/\r//g') 2>&1 &
 	qemu_pid=$!
 	local rc=0
 	wait "$qemu_pid" || rc=$?
