@@ -24,6 +24,9 @@ def fake_app(
     src = source if source is not None else FakeSource()
     fh = FakeHelper(src, setuid=setuid)
     app = VdsoApp(src, fh if helper else None, read_only=read_only, interval=interval, live=live)
+    # Notifications must outlive a slow test step on a loaded machine: the
+    # tests read what is shown, not what expired while they waited.
+    app.NOTIFICATION_TIMEOUT = 3600  # type: ignore[misc]
     return app, src, fh
 
 
