@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMPS := build/stamps
 
-.PHONY: all setup run test lint test-python test-kernel bench bench-helper bench-tui \
+.PHONY: all setup run test lint test-kernel bench bench-helper bench-tui \
 	screenshots install-helper fuzz kernel-debug-test helper subjects clean
 
 all: setup
@@ -41,8 +41,17 @@ lint: $(STAMPS)/venv
 	$(VENV)/bin/ruff format --check vdsotui tests bench
 	$(VENV)/bin/mypy vdsotui
 
+# `make test` boots the patched 7.3 guest for the series' and the kernel's
+# vdso selftests; `make test-kernel` runs every guest suite (6.12 too, the
+# helper's suite on the syscall path, the benchmark).
+GUEST_ONLY_IN_TEST_KERNEL := --ignore=tests/kernel/test_guest_helper.py \
+	--ignore=tests/kernel/test_guest_bench.py
+
 test: setup lint
-	$(PY) -m pytest -ra tests
+	VDSOTUI_GUEST_VERSIONS=7.3 $(PY) -m pytest -ra tests $(GUEST_ONLY_IN_TEST_KERNEL)
+
+test-kernel: setup
+	$(MAKE) -C kernel-patch test
 
 bench: setup
 	$(PY) bench/bench_scan.py
