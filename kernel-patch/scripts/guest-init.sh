@@ -47,7 +47,9 @@ $bb mount -t devtmpfs devtmpfs /dev
 $bb mkdir -p /dev/pts /dev/shm
 $bb mount -t devpts -o newinstance,ptmxmode=0666 devpts /dev/pts
 $bb ln -sf pts/ptmx /dev/ptmx
-for d in /dev/shm /tmp /run /var/tmp; do
+# /tmp and /var/tmp stay the overlay's (writable, nothing reaches the host):
+# the work tree under test may live there, and the guest must see it.
+for d in /dev/shm /run; do
 	$bb mount -t tmpfs -o mode=1777 tmpfs $d
 done
 $bb chmod 0755 /run
