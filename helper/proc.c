@@ -117,53 +117,64 @@ int proc_auxv_base(pid_t pid, int mode, unsigned long *ehdr, unsigned long *sysi
 	return *ehdr ? 0 : -ENOENT;
 }
 
-int proc_tracer(pid_t pid)
+/*
+ * Find the "Key:" line of /proc/PID/status in buf (NUL-terminated at the end
+ * of that line). Returns its value's start, NULL if the kernel has no such
+ * line, or sets *err on a read failure.
+ */
+static char *status_line(pid_t pid, const char *key, char *buf, size_t len, int *err)
 {
-	char path[64], buf[4096], *p;
+	char path[64], *p, *eol;
 	ssize_t n;
 
+	*err = 0;
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	n = read_small(path, buf, sizeof(buf));
-	if (n < 0)
-		return (int)n;
-	p = strstr(buf, "\nTracerPid:");
+	n = read_small(path, buf, len);
+	if (n < 0) {
+		*err = (int)n;
+		return NULL;
+	}
+	p = strstr(buf, key);
 	if (!p)
-		return -EIO;
-	return atoi(p + 11);
+		return NULL;
+	p += strlen(key);
+	eol = strchr(p, '\n');
+	if (eol)
+		*eol = '\0';
+	return p;
+}
+
+int proc_tracer(pid_t pid)
+{
+	char buf[4096], *p;
+	int err;
+
+	p = status_line(pid, "\nTracerPid:", buf, sizeof(buf), &err);
+	if (err)
+		return err;
+	return p ? atoi(p) : -EIO;
 }
 
 int proc_seccomp(pid_t pid)
 {
-	char path[64], buf[4096], *p;
-	ssize_t n;
+	char buf[4096], *p;
+	int err;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	n = read_small(path, buf, sizeof(buf));
-	if (n < 0)
-		return (int)n;
-	p = strstr(buf, "\nSeccomp:");
-	if (!p)
-		return 0;	/* a kernel without seccomp */
-	return atoi(p + 9);
+	p = status_line(pid, "\nSeccomp:", buf, sizeof(buf), &err);
+	if (err)
+		return err;
+	return p ? atoi(p) : 0;	/* no line: a kernel without seccomp */
 }
 
 int proc_shadow_stack(pid_t pid)
 {
-	char path[64], buf[4096], *p, *eol;
-	ssize_t n;
+	char buf[4096], *p;
+	int err;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	n = read_small(path, buf, sizeof(buf));
-	if (n < 0)
-		return (int)n;
-	p = strstr(buf, "\nx86_Thread_features:");
-	if (!p)
-		return 0;
-	p += 1;
-	eol = strchr(p, '\n');
-	if (eol)
-		*eol = '\0';
-	return strstr(p, "shstk") != NULL;
+	p = status_line(pid, "\nx86_Thread_features:", buf, sizeof(buf), &err);
+	if (err)
+		return err;
+	return p && strstr(p, "shstk") != NULL;
 }
 
 int proc_tids(pid_t pid, pid_t *tids, int max)

@@ -127,34 +127,35 @@ static void release_target(void)
 	}
 }
 
-static void __attribute__((noreturn, format(printf, 2, 3)))
-refuse(int err, const char *fmt, ...)
+/* Release the target, audit "<verdict> CODE: msg", and exit with the error. */
+static void __attribute__((noreturn, format(printf, 3, 0)))
+end_with(const char *verdict, int err, const char *fmt, va_list ap)
 {
 	char msg[400], res[48];
-	va_list ap;
 
 	release_target();
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	snprintf(res, sizeof(res), "refused %s", errno_name(err));
+	snprintf(res, sizeof(res), "%s %s", verdict, errno_name(err));
 	audit_log(g_caller, g_op, g_pid, res, "%s", msg);
 	die(err, "%s", msg);
 }
 
 static void __attribute__((noreturn, format(printf, 2, 3)))
-fail(int err, const char *fmt, ...)
+refuse(int err, const char *fmt, ...)
 {
-	char msg[400], res[48];
 	va_list ap;
 
-	release_target();
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	snprintf(res, sizeof(res), "failed %s", errno_name(err));
-	audit_log(g_caller, g_op, g_pid, res, "%s", msg);
-	die(err, "%s", msg);
+	end_with("refused", err, fmt, ap);
+}
+
+static void __attribute__((noreturn, format(printf, 2, 3)))
+fail(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	end_with("failed", err, fmt, ap);
 }
 
 /* One injected syscall; its result, or -errno if it could not even run. */
