@@ -14,13 +14,11 @@
 #include <asm/prctl.h>
 #include <elf.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -28,9 +26,10 @@
 
 #include "common.h"
 #include "report.h"
+#include "status_file.h"
+#include "vdso_block.h"
 #include "vdso_sym.h"
 
-#define MAX_VMAS 8
 #define LOW_STACK (64 * 1024)
 #define HINT_SPACE (1024 * 1024)	/* more than any vdso block needs */
 
@@ -56,41 +55,15 @@ static int die(const char *msg, long long val)
 	return 1;
 }
 
-struct vma {
-	unsigned long start, end;
-	char name[32];
-};
-
-static int read_block(struct vma *v)
-{
-	char buf[256];
-	int n = 0;
-	FILE *f = fopen("/proc/self/maps", "re");
-
-	if (!f)
-		return -1;
-	while (fgets(buf, sizeof(buf), f) && n < MAX_VMAS) {
-		char name[32] = "";
-
-		if (sscanf(buf, "%lx-%lx %*s %*s %*s %*s %31s", &v[n].start, &v[n].end,
-			   name) < 3)
-			continue;
-		if (!strncmp(name, "[vvar", 5) || !strcmp(name, "[vdso]"))
-			strcpy(v[n++].name, name);
-	}
-	fclose(f);
-	return n;
-}
-
 /*
  * munmap the whole block, every VMA maps shows, then map the i386 type at
  * addr (0: somewhere below 4 GiB).
  */
 static int self_switch(unsigned long addr)
 {
-	struct vma v[MAX_VMAS];
+	struct vdso_block b;
 	void *hint = (void *)addr;
-	int n = read_block(v);
+	int n = vdso_block_read(&b);
 	long r;
 
 	if (n <= 0)
@@ -108,7 +81,7 @@ static int self_switch(unsigned long addr)
 	}
 	/* glibc's cached vdso pointers die here: only syscalls from now on */
 	for (int i = 0; i < n; i++)
-		if (munmap((void *)v[i].start, v[i].end - v[i].start))
+		if (munmap((void *)b.vma[i].start, b.vma[i].end - b.vma[i].start))
 			return die("self-switch: munmap failed, errno", errno);
 	r = syscall(SYS_arch_prctl, ARCH_MAP_VDSO_32, (unsigned long)hint);
 	if (r < 0)
@@ -116,45 +89,11 @@ static int self_switch(unsigned long addr)
 	return 0;
 }
 
-static int find_text(unsigned long *base, unsigned long *end)
-{
-	struct vma v[MAX_VMAS];
-	int n = read_block(v);
-
-	for (int i = 0; i < n; i++) {
-		if (!strcmp(v[i].name, "[vdso]")) {
-			*base = v[i].start;
-			*end = v[i].end;
-			return 0;
-		}
-	}
-	return -1;
-}
-
 static void usage(void)
 {
 	fprintf(stderr, "usage: restorer-x86_64 --status FILE "
 		"[--self-switch | --self-switch-at ADDR]\n");
 	exit(2);
-}
-
-static struct subject_status *open_status(const char *path)
-{
-	void *p;
-	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-	if (fd < 0 || ftruncate(fd, STATUS_SIZE)) {
-		fprintf(stderr, "restorer: cannot create status file %s: %s\n", path,
-			strerror(errno));
-		exit(2);
-	}
-	p = mmap(NULL, STATUS_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (p == MAP_FAILED) {
-		fprintf(stderr, "restorer: mmap %s: %s\n", path, strerror(errno));
-		exit(2);
-	}
-	close(fd);
-	return p;
 }
 
 int main(int argc, char **argv)
@@ -175,6 +114,7 @@ int main(int argc, char **argv)
 	struct ts32 *ts, *mono;
 	struct ktimespec k;
 	struct vdso_image img;
+	struct vdso_block block;
 	unsigned long base, end;
 	const Elf32_Ehdr *eh;
 	struct sigaction sa = { .sa_handler = on_usr2 };
@@ -208,13 +148,8 @@ int main(int argc, char **argv)
 		usage();
 	}
 
-	st = open_status(status_path);
-	memcpy(st->magic, "VDSOSUBJ", 8);
-	st->version = STATUS_VERSION;
-	st->pid = (uint32_t)getpid();
-	st->mode = MODE_X86_64;
+	st = open_status("restorer", status_path);
 	st->threads = 1;
-	ST_SET(st->vdso_base, (uint64_t)getauxval(AT_SYSINFO_EHDR));
 
 	/* 32-bit code and stack must sit below 4 GiB */
 	code = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
@@ -247,8 +182,10 @@ int main(int argc, char **argv)
 	}
 	ST_SET(st->ready, 1);
 
-	if (find_text(&base, &end))
+	if (vdso_block_read(&block) < 0 || !block.text)
 		return die("no [vdso] in /proc/self/maps after the switch", NOVAL);
+	base = block.text;
+	end = block.text_end;
 	ST_SET(st->vdso_base, (uint64_t)base);
 	eh = (const Elf32_Ehdr *)base;
 	if (eh->e_ident[EI_CLASS] != ELFCLASS32 || eh->e_machine != EM_386)

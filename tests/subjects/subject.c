@@ -9,7 +9,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <linux/futex.h>
@@ -19,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
@@ -30,11 +28,12 @@
 #include "common.h"
 #include "report.h"
 #include "status.h"
+#include "status_file.h"
+#include "vdso_block.h"
 #include "vdso_sym.h"
 
 #define MAX_THREADS 64
 #define CHECK_EVERY 64		/* rounds between comparisons with the kernel */
-#define MAX_VMAS 8
 
 static volatile sig_atomic_t want_move, want_stop;
 static int quit;
@@ -266,38 +265,6 @@ static void gate_pass(void)
 
 /* ---- self-move ---- */
 
-struct vma {
-	uintptr_t start, end;
-};
-
-static int read_block(struct vma *v, int *n, uintptr_t *text)
-{
-	char buf[256];
-	FILE *f = fopen("/proc/self/maps", "re");
-
-	*n = 0;
-	*text = 0;
-	if (!f)
-		return -1;
-	while (fgets(buf, sizeof(buf), f)) {
-		unsigned long s, e;
-		char name[64] = "";
-
-		if (sscanf(buf, "%lx-%lx %*s %*s %*s %*s %63s", &s, &e, name) < 2)
-			continue;
-		if (strncmp(name, "[vvar", 5) && strcmp(name, "[vdso]"))
-			continue;
-		if (*n == MAX_VMAS)
-			break;
-		if (!strcmp(name, "[vdso]"))
-			*text = s;
-		v[*n].start = s;
-		v[(*n)++].end = e;
-	}
-	fclose(f);
-	return *text ? 0 : -1;
-}
-
 struct syms {
 	uintptr_t cgt, gtod, time, getcpu, vsyscall;
 };
@@ -333,16 +300,19 @@ static uintptr_t rebase(uintptr_t addr, uintptr_t from, uintptr_t to)
 /* Called with every other thread parked and SIGALRM blocked here. */
 static void self_move(void)
 {
-	struct vma v[MAX_VMAS];
+	struct vdso_block b;
+	struct vma *v = b.vma;
 	struct syms s;
 	uintptr_t text, lo = UINTPTR_MAX, hi = 0, dst, new_text;
 	int n, moved;
 	void *res;
 
-	if (read_block(v, &n, &text)) {
+	if (vdso_block_read(&b) < 0 || !b.text) {
 		fail("self-move: no [vdso] in /proc/self/maps", NOVAL);
 		return;
 	}
+	n = b.n;
+	text = b.text;
 	/* symbols first: never move to an image we could not call */
 	if (lookup(text, &s)) {
 		fail("self-move: vdso symbols not found", NOVAL);
@@ -612,29 +582,6 @@ static long parse_num(const char *opt, const char *s, long lo, long hi)
 	return v;
 }
 
-static struct subject_status *open_status(const char *path)
-{
-	void *p;
-	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-	if (fd < 0) {
-		fprintf(stderr, "subject: cannot create status file %s: %s\n",
-			path, strerror(errno));
-		exit(2);
-	}
-	if (ftruncate(fd, STATUS_SIZE)) {
-		fprintf(stderr, "subject: ftruncate %s: %s\n", path, strerror(errno));
-		exit(2);
-	}
-	p = mmap(NULL, STATUS_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (p == MAP_FAILED) {
-		fprintf(stderr, "subject: mmap %s: %s\n", path, strerror(errno));
-		exit(2);
-	}
-	close(fd);
-	return p;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -685,12 +632,7 @@ int main(int argc, char **argv)
 		usage();
 	}
 
-	st = open_status(status_path);
-	memcpy(st->magic, "VDSOSUBJ", 8);
-	st->version = STATUS_VERSION;
-	st->pid = (uint32_t)getpid();
-	st->mode = SUBJECT_MODE;
-	ST_SET(st->vdso_base, (uint64_t)getauxval(AT_SYSINFO_EHDR));
+	st = open_status("subject", status_path);
 	if (!st->vdso_base) {
 		fail("no vdso (AT_SYSINFO_EHDR is 0)", NOVAL);
 		return 1;
