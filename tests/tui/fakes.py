@@ -2,17 +2,22 @@
 
 `FakeSource` holds a fixed, varied set of processes (every state the table
 can show) and reports added/changed/removed like the real scanner does.
-`FakeHelper` answers the helper's JSON protocol from memory; a confirmed
-remap really changes the fake source's process, so a refresh shows it.
+`FakeHelper` answers the helper's JSON protocol from memory; for `remap` it
+stands in for the binary only (command line in, protocol JSON out), so the
+real `HelperClient.remap` builds the request and parses the answer. A
+confirmed remap really changes the fake source's process, so a refresh
+shows it.
 Nothing here reads a clock or /proc.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from typing import Any, cast
 
 from vdsotui.helper_client import (
     Check,
@@ -20,11 +25,8 @@ from vdsotui.helper_client import (
     HelperError,
     HelperInfo,
     HelperStatus,
-    Placement,
     Policy,
     ProxyInfo,
-    RemapPlan,
-    RemapResult,
     ShowResult,
     ThreadInfo,
 )
@@ -328,16 +330,35 @@ class FakeHelper(HelperClient):
             policy=Policy(allowed, "same user" if allowed else "target is root"),
         )
 
-    def remap(
-        self,
-        pid: int,
-        addr: int | None = None,
-        auto: bool = False,
-        vdso_type: VdsoType | None = None,
-        proxy: bool = True,
-        force: bool = False,
-        dry_run: bool = False,
-    ) -> RemapPlan:
+    def _run(self, args: Sequence[str], timeout: float) -> dict[str, Any]:
+        """Stands for running the binary: `HelperClient.remap` builds the
+        command line and parses the JSON answer, so both stay the real ones.
+        `info` and `show` are answered above and never get here."""
+        if not args or args[0] != "remap":
+            raise HelperError("EINVAL", f"fake helper: unexpected command {list(args)}")
+        pid = 0
+        addr: int | None = None
+        vdso_type: VdsoType | None = None
+        auto = force = dry_run = False
+        proxy = True
+        opts = iter(args[1:])
+        for opt in opts:
+            if opt == "--pid":
+                pid = int(next(opts))
+            elif opt == "--addr":
+                addr = int(next(opts), 0)
+            elif opt == "--auto":
+                auto = True
+            elif opt == "--type":
+                vdso_type = VdsoType.parse(next(opts))
+            elif opt == "--no-proxy":
+                proxy = False
+            elif opt == "--force":
+                force = True
+            elif opt == "--dry-run":
+                dry_run = True
+            else:
+                raise HelperError("EINVAL", f"fake helper: unknown option {opt}")
         self.calls.append(
             (
                 "remap",
@@ -352,6 +373,20 @@ class FakeHelper(HelperClient):
                 },
             )
         )
+        # Through JSON text, as the real answer comes: nothing but JSON types.
+        answer = self._remap_answer(pid, addr, vdso_type, proxy, force, dry_run)
+        return cast(dict[str, Any], json.loads(json.dumps(answer)))
+
+    def _remap_answer(
+        self,
+        pid: int,
+        addr: int | None,
+        vdso_type: VdsoType | None,
+        proxy: bool,
+        force: bool,
+        dry_run: bool,
+    ) -> dict[str, Any]:
+        """The helper's `remap --json` object (docs/protocol.md)."""
         if pid in self.refuse:
             raise self.refuse[pid]
         if not dry_run and pid in self.refuse_run:
@@ -369,7 +404,7 @@ class FakeHelper(HelperClient):
                 "serve its callers (use --force, e.g. for a restorer about to change mode)",
             )
         operation = "switch" if vdso_type is not None and vdso_type is not p.vdso_type else "move"
-        checks = (
+        checks: tuple[Check, ...] = (
             Check("policy", True, f"same user ({p.user})"),
             Check("threads", True, f"{p.threads} thread(s) outside the vdso"),
             Check(
@@ -387,22 +422,35 @@ class FakeHelper(HelperClient):
             )
         if pid in self.failing_check:
             checks += (self.failing_check[pid],)
-        fields = dict(
-            pid=pid,
-            operation=operation,
-            path="stock",
-            source=Placement(p.vdso_type, p.base, p.block.vvar_start, p.block.size),
-            dest=Placement(new_type, dest_base, dest_base - VVAR - VCLOCK, p.block.size),
-            proxy=proxy,
-            checks=checks,
-            steps=(
+        answer: dict[str, Any] = {
+            "pid": pid,
+            "dry_run": dry_run,
+            "operation": operation,
+            "path": "stock",
+            "from": placement_json(p.vdso_type, p.base, p.block.vvar_start, p.block.size),
+            "to": placement_json(new_type, dest_base, dest_base - VVAR - VCLOCK, p.block.size),
+            "proxy": proxy,
+            "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in checks],
+            "steps": [
                 f"seize {p.threads} thread(s)",
                 f"mremap block -> {dest_base:#x}",
                 "write proxy" if proxy else "unmap old",
                 "detach",
-            ),
-        )
-        if dry_run:
-            return RemapPlan(**fields, dry_run=True)  # type: ignore[arg-type]
-        self.source.move(pid, dest_base, proxy, vdso_type)
-        return RemapResult(**fields, dry_run=False, stop_ns=812345)  # type: ignore[arg-type]
+            ],
+        }
+        if not dry_run:
+            self.source.move(pid, dest_base, proxy, vdso_type)
+            answer["stop_ns"] = 812345
+        return answer
+
+
+def placement_json(
+    vdso_type: VdsoType | None, base: int, vvar_start: int | None, size: int
+) -> dict[str, Any]:
+    """One side ("from" / "to") of a `remap --json` answer."""
+    return {
+        "type": vdso_type.label if vdso_type is not None else None,
+        "base": hex(base),
+        "vvar_start": hex(vvar_start) if vvar_start is not None else None,
+        "size": size,
+    }
