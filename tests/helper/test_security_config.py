@@ -9,29 +9,29 @@ from __future__ import annotations
 
 import grp
 import os
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from subjectlib import Subject, build_dir
+from subjectlib import Subject
 from users import (
     Sandbox,
     User,
     assert_untouched,
+    non_dumpable_process,
     run_as,
+    running_subject,
     sandbox,
     settled_snapshot,
+    show_as,
     temp_group,
     temp_user,
+    user_fixture,
 )
 
+pytestmark = pytest.mark.usefixtures("subjects_built")
+
 WARNING = "vdso-helper: warning: ignoring /etc/vdso-helper.conf: "
-
-
-@pytest.fixture(scope="module", autouse=True)
-def subjects_built() -> None:
-    subprocess.run(["make", "-s", "-C", str(build_dir().parent)], check=True)
 
 
 @pytest.fixture(scope="module")
@@ -46,17 +46,8 @@ def operator(opgroup: str) -> Iterator[User]:
         yield u
 
 
-@pytest.fixture(scope="module")
-def carol() -> Iterator[User]:
-    """Not an operator."""
-    with temp_user("vdsoc") as u:
-        yield u
-
-
-@pytest.fixture(scope="module")
-def victim() -> Iterator[User]:
-    with temp_user("vdsov") as u:
-        yield u
+carol = user_fixture("carol", "vdsoc")  # not an operator
+victim = user_fixture("victim", "vdsov")
 
 
 @pytest.fixture
@@ -67,24 +58,18 @@ def box() -> Iterator[Sandbox]:
 
 @pytest.fixture
 def victim_subject(victim: User) -> Iterator[Subject]:
-    with Subject.spawn("subject-x86_64", user=victim.name) as subj:
-        subj.wait_ready()
+    with running_subject(victim) as subj:
         yield subj
-
-
-def show(helper: Path, user: User, pid: int, box: Sandbox) -> tuple[int, dict[str, object], str]:
-    res = run_as(user, [str(helper), "show", "--pid", str(pid), "--json"], box=box)
-    return res.returncode, res.json, res.stderr
 
 
 def test_operator_may_act_on_other_users(
     setuid_helper: Path, operator: User, opgroup: str, victim_subject: Subject, box: Sandbox
 ) -> None:
     box.write_config(f"# operators\noperator_group = {opgroup}\n")
-    rc, out, err = show(setuid_helper, operator, victim_subject.pid, box)
-    assert rc == 0, (out, err)
-    assert out["policy"] == {"allowed": True, "reason": f"operator group {opgroup}"}
-    assert WARNING not in err
+    res = show_as(setuid_helper, operator, victim_subject.pid, box)
+    assert res.returncode == 0, res
+    assert res.json["policy"] == {"allowed": True, "reason": f"operator group {opgroup}"}
+    assert WARNING not in res.stderr
     res = run_as(
         operator,
         [
@@ -107,9 +92,9 @@ def test_operator_group_by_number(
 ) -> None:
     gid = grp.getgrnam(opgroup).gr_gid
     box.write_config(f"operator_group = {gid}\n")
-    rc, out, _ = show(setuid_helper, operator, victim_subject.pid, box)
-    assert rc == 0, out
-    assert out["policy"] == {"allowed": True, "reason": f"operator group {gid}"}, out
+    res = show_as(setuid_helper, operator, victim_subject.pid, box)
+    assert res.returncode == 0, res
+    assert res.json["policy"] == {"allowed": True, "reason": f"operator group {gid}"}, res
 
 
 def test_non_member_gets_nothing_from_the_config(
@@ -122,9 +107,9 @@ def test_non_member_gets_nothing_from_the_config(
 ) -> None:
     box.write_config(f"operator_group = {opgroup}\n")
     before = settled_snapshot(victim_subject.pid)
-    rc, out, _ = show(setuid_helper, carol, victim_subject.pid, box)
-    assert rc == 1 and out["error"] == "EPERM", out
-    assert f"owned by uid {victim.uid}" in str(out["message"])
+    res = show_as(setuid_helper, carol, victim_subject.pid, box)
+    assert res.returncode == 1 and res.json["error"] == "EPERM", res
+    assert f"owned by uid {victim.uid}" in str(res.json["message"])
     assert_untouched(victim_subject.pid, before)
 
 
@@ -132,8 +117,7 @@ def test_operator_never_acts_on_root(
     setuid_helper: Path, operator: User, opgroup: str, box: Sandbox
 ) -> None:
     box.write_config(f"operator_group = {opgroup}\n")
-    with Subject.spawn("subject-x86_64") as subj:
-        subj.wait_ready()
+    with running_subject(None) as subj:
         before = settled_snapshot(subj.pid)
         for cmd in (["show"], ["remap", "--auto"], ["remap", "--auto", "--dry-run"]):
             res = run_as(
@@ -154,9 +138,7 @@ def test_operator_min_uid(
 ) -> None:
     box.write_config(f"operator_group = {opgroup}\noperator_min_uid = {victim.uid + 1}\n")
     before = settled_snapshot(victim_subject.pid)
-    res = run_as(
-        operator, [str(setuid_helper), "show", "--pid", str(victim_subject.pid), "--json"], box=box
-    )
+    res = show_as(setuid_helper, operator, victim_subject.pid, box)
     assert "below operator_min_uid" in res.refused("EPERM")
     assert_untouched(victim_subject.pid, before)
 
@@ -165,28 +147,9 @@ def test_operator_never_acts_on_non_dumpable(
     setuid_helper: Path, operator: User, opgroup: str, victim: User, box: Sandbox
 ) -> None:
     box.write_config(f"operator_group = {opgroup}\n")
-    code = (
-        "import ctypes, time\n"
-        "ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)\n"
-        "print('ready', flush=True)\n"
-        "time.sleep(1000)\n"
-    )
-    proc = subprocess.Popen(
-        ["python3", "-c", code],
-        stdout=subprocess.PIPE,
-        user=victim.uid,
-        group=victim.gid,
-        extra_groups=[],
-    )
-    try:
-        assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
-        res = run_as(
-            operator, [str(setuid_helper), "show", "--pid", str(proc.pid), "--json"], box=box
-        )
+    with non_dumpable_process(victim) as proc:
+        res = show_as(setuid_helper, operator, proc.pid, box)
         assert "not dumpable" in res.refused("EPERM")
-    finally:
-        proc.kill()
-        proc.wait()
 
 
 def hostile_configs(
@@ -268,9 +231,7 @@ def test_untrusted_config_is_ignored(
     install, reason = hostile_configs(box, opgroup, operator)[name]
     install()
     before = settled_snapshot(victim_subject.pid)
-    res = run_as(
-        operator, [str(setuid_helper), "show", "--pid", str(victim_subject.pid), "--json"], box=box
-    )
+    res = show_as(setuid_helper, operator, victim_subject.pid, box)
     assert f"owned by uid {victim.uid}" in res.refused("EPERM")
     warnings = [ln for ln in res.stderr.splitlines() if ln.startswith(WARNING)]
     assert len(warnings) == 1 and reason in warnings[0], res.stderr
@@ -284,9 +245,7 @@ def test_missing_config_is_silent(
     setuid_helper: Path, operator: User, victim_subject: Subject, box: Sandbox
 ) -> None:
     box.remove_config()
-    res = run_as(
-        operator, [str(setuid_helper), "show", "--pid", str(victim_subject.pid), "--json"], box=box
-    )
+    res = show_as(setuid_helper, operator, victim_subject.pid, box)
     res.refused("EPERM")
     assert WARNING not in res.stderr
     assert not [ln for ln in box.audit_lines() if "op=config" in ln]

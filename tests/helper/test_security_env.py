@@ -8,14 +8,23 @@ privileged process, make it write files, or leave a target half done.
 from __future__ import annotations
 
 import shutil
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from subjectlib import Subject, build_dir
-from users import User, assert_untouched, compile_c, run_as, snapshot, temp_user
+from subjectlib import Subject
+from users import (
+    User,
+    assert_untouched,
+    compile_c,
+    run_as,
+    running_subject,
+    snapshot,
+    temp_dir,
+    user_fixture,
+)
+
+pytestmark = pytest.mark.usefixtures("subjects_built")
 
 # Loaded into any process that honours it: leaves a file saying who ran it.
 EVIL = r"""
@@ -42,23 +51,13 @@ __attribute__((constructor)) static void evil(void)
 """
 
 
-@pytest.fixture(scope="module", autouse=True)
-def subjects_built() -> None:
-    subprocess.run(["make", "-s", "-C", str(build_dir().parent)], check=True)
-
-
-@pytest.fixture(scope="module")
-def alice() -> Iterator[User]:
-    with temp_user("vdsoe") as u:
-        yield u
+alice = user_fixture("alice", "vdsoe")
 
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[Path]:
     """A directory with the evil library, a fake libc and a place for markers."""
-    d = Path(tempfile.mkdtemp(prefix="vdsosec-env-", dir="/var/tmp"))
-    try:
-        d.chmod(0o755)
+    with temp_dir("vdsosec-env-") as d:
         markers = d / "markers"
         markers.mkdir()
         markers.chmod(0o1777)
@@ -75,14 +74,11 @@ def lab() -> Iterator[Path]:
         bashenv = d / "bashenv.sh"
         bashenv.write_text(f"touch {markers}/bash-env-$$\n")
         yield d
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
 
 
 @pytest.fixture
 def target(alice: User) -> Iterator[Subject]:
-    with Subject.spawn("subject-x86_64", user=alice.name) as subj:
-        subj.wait_ready()
+    with running_subject(alice) as subj:
         yield subj
 
 
@@ -224,8 +220,7 @@ def test_hard_descriptor_limit_on_a_real_move(
 
 @pytest.fixture
 def alice_subject(alice: User) -> Iterator[Subject]:
-    with Subject.spawn("subject-x86_64", "--threads", "2", user=alice.name) as subj:
-        subj.wait_ready()
+    with running_subject(alice, "--threads", "2") as subj:
         yield subj
 
 

@@ -11,12 +11,11 @@ from __future__ import annotations
 import grp
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from users import User, run_as, temp_user
+from users import User, run_as, temp_dir, user_fixture
 
 # Without placement the helper only starts the program; with it, it traces the
 # program through its execve, which is where a setuid bit could take effect.
@@ -24,17 +23,12 @@ PLACEMENTS = [[], ["--vdso-addr", "0x10000000"]]
 PLACEMENT_IDS = ["plain", "traced"]
 
 
-@pytest.fixture(scope="module")
-def alice() -> Iterator[User]:
-    with temp_user("vdsox") as u:
-        yield u
+alice = user_fixture("alice", "vdsox")
 
 
 @pytest.fixture(scope="module")
 def progs() -> Iterator[Path]:
-    d = Path(tempfile.mkdtemp(prefix="vdsosec-exec-", dir="/var/tmp"))
-    try:
-        d.chmod(0o755)
+    with temp_dir("vdsosec-exec-") as d:
         for name in ("id", "cat"):
             shutil.copy(f"/usr/bin/{name}", d / f"suid-{name}")
             (d / f"suid-{name}").chmod(0o4755)
@@ -45,8 +39,6 @@ def progs() -> Iterator[Path]:
             ["setcap", "cap_dac_read_search,cap_sys_ptrace+ep", str(d / "fcap-cat")], check=True
         )
         yield d
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
 
 
 def status_of(stdout: str) -> dict[str, str]:

@@ -14,26 +14,31 @@ import os
 import shlex
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from subjectlib import Subject, build_dir
 from users import (
     Result,
     User,
     assert_untouched,
     compile_c,
+    non_dumpable_process,
     proc_dumpable,
     proc_ids,
     run_as,
+    running_subject,
     settled_snapshot,
+    show_as,
     snapshot,
+    spawn_as,
+    temp_dir,
     temp_group,
-    temp_user,
+    user_fixture,
     wait_for,
 )
+
+pytestmark = pytest.mark.usefixtures("subjects_built")
 
 ADDR = "0x7f0000000000"
 
@@ -61,43 +66,14 @@ def assert_all_refused(helper: Path, user: User | None, pid: int, code: str, rea
         assert_untouched(pid, before)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def subjects_built() -> None:
-    subprocess.run(["make", "-s", "-C", str(build_dir().parent)], check=True)
-
-
-@pytest.fixture(scope="module")
-def alice() -> Iterator[User]:
-    with temp_user("vdsoa") as u:
-        yield u
-
-
-@pytest.fixture(scope="module")
-def bob() -> Iterator[User]:
-    with temp_user("vdsob") as u:
-        yield u
+alice = user_fixture("alice", "vdsoa")
+bob = user_fixture("bob", "vdsob")
 
 
 @pytest.fixture
 def workdir() -> Iterator[Path]:
-    d = Path(tempfile.mkdtemp(prefix="vdsosec-", dir="/var/tmp"))
-    d.chmod(0o755)
-    try:
+    with temp_dir("vdsosec-") as d:
         yield d
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
-
-
-def spawn(argv: list[str], user: User | None = None) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        argv,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        user=user.uid if user else None,
-        group=user.gid if user else None,
-        extra_groups=[] if user else None,
-    )
 
 
 def reap(proc: subprocess.Popen[bytes]) -> None:
@@ -109,10 +85,9 @@ def reap(proc: subprocess.Popen[bytes]) -> None:
 
 
 def test_owner_may_show_and_plan(setuid_helper: Path, alice: User) -> None:
-    with Subject.spawn("subject-x86_64", user=alice.name) as subj:
-        subj.wait_ready()
+    with running_subject(alice) as subj:
         before = snapshot(subj.pid)
-        res = run_as(alice, [str(setuid_helper), "show", "--pid", str(subj.pid), "--json"])
+        res = show_as(setuid_helper, alice, subj.pid)
         assert res.returncode == 0, res
         assert res.json["pid"] == subj.pid
         assert res.json["policy"] == {"allowed": True, "reason": "same user"}
@@ -128,9 +103,8 @@ def test_owner_may_show_and_plan(setuid_helper: Path, alice: User) -> None:
 
 
 def test_root_may_show_another_users_process(setuid_helper: Path, bob: User) -> None:
-    with Subject.spawn("subject-x86_64", user=bob.name) as subj:
-        subj.wait_ready()
-        res = run_as(None, [str(setuid_helper), "show", "--pid", str(subj.pid), "--json"])
+    with running_subject(bob) as subj:
+        res = show_as(setuid_helper, None, subj.pid)
         assert res.returncode == 0, res
         assert res.json["policy"] == {"allowed": True, "reason": "caller is root"}
         subj.assert_healthy(min_progress=130)
@@ -140,15 +114,13 @@ def test_root_may_show_another_users_process(setuid_helper: Path, bob: User) -> 
 
 
 def test_another_users_process(setuid_helper: Path, alice: User, bob: User) -> None:
-    with Subject.spawn("subject-x86_64", user=bob.name) as subj:
-        subj.wait_ready()
+    with running_subject(bob) as subj:
         assert_all_refused(setuid_helper, alice, subj.pid, "EPERM", f"owned by uid {bob.uid}")
         subj.assert_healthy(min_progress=130)
 
 
 def test_root_process(setuid_helper: Path, alice: User) -> None:
-    with Subject.spawn("subject-x86_64") as subj:
-        subj.wait_ready()
+    with running_subject(None) as subj:
         assert_all_refused(setuid_helper, alice, subj.pid, "EPERM", "owned by uid 0")
         subj.assert_healthy(min_progress=130)
 
@@ -158,7 +130,7 @@ def test_setuid_started_process_still_root(setuid_helper: Path, alice: User, wor
     prog = workdir / "suid-sleep"
     shutil.copy("/usr/bin/sleep", prog)
     prog.chmod(0o4755)
-    proc = spawn([str(prog), "1000"], alice)
+    proc = spawn_as(alice, [str(prog), "1000"])
     try:
         wait_for(lambda: proc_ids(proc.pid)[0][1] == 0, "the setuid exec")
         uids, _, _ = proc_ids(proc.pid)
@@ -193,13 +165,7 @@ def test_setuid_started_process_that_dropped_to_caller(
     """Every id is alice's again, but it ran as root: non-dumpable, so refused."""
     prog = compile_c(DROPPER, workdir / "dropper")
     prog.chmod(0o4755)
-    proc = subprocess.Popen(
-        [str(prog)],
-        stdout=subprocess.PIPE,
-        user=alice.uid,
-        group=alice.gid,
-        extra_groups=[],
-    )
+    proc = spawn_as(alice, [str(prog)], stdout=subprocess.PIPE)
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline() == b"dropped\n"
@@ -213,7 +179,8 @@ def test_setuid_started_process_that_dropped_to_caller(
 
 def test_process_with_capabilities(setuid_helper: Path, alice: User) -> None:
     """alice's ids, dumpable, but holding CAP_NET_RAW (ambient): ptrace would refuse."""
-    proc = spawn(
+    proc = spawn_as(
+        None,
         [
             "setpriv",
             f"--reuid={alice.uid}",
@@ -223,7 +190,7 @@ def test_process_with_capabilities(setuid_helper: Path, alice: User) -> None:
             "--ambient-caps=+net_raw",
             "sleep",
             "1000",
-        ]
+        ],
     )
     try:
         wait_for(lambda: proc_ids(proc.pid)[0] == [alice.uid] * 4, "setpriv")
@@ -240,7 +207,8 @@ def test_process_with_a_group_the_caller_lacks(setuid_helper: Path, alice: User)
     """alice's ids, dumpable, no capabilities, but root gave it an extra group."""
     with temp_group("vdsog") as group:
         gid = grp.getgrnam(group).gr_gid
-        proc = spawn(
+        proc = spawn_as(
+            None,
             [
                 "setpriv",
                 f"--reuid={alice.uid}",
@@ -248,7 +216,7 @@ def test_process_with_a_group_the_caller_lacks(setuid_helper: Path, alice: User)
                 f"--groups={gid}",
                 "sleep",
                 "1000",
-            ]
+            ],
         )
         try:
             wait_for(lambda: os.readlink(f"/proc/{proc.pid}/exe").endswith("sleep"), "exec")
@@ -264,26 +232,9 @@ def test_process_with_a_group_the_caller_lacks(setuid_helper: Path, alice: User)
 
 def test_non_dumpable_process(setuid_helper: Path, alice: User) -> None:
     """A process of alice's that asked not to be traced (PR_SET_DUMPABLE 0)."""
-    code = (
-        "import ctypes, sys, time\n"
-        "ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)\n"
-        "print('ready', flush=True)\n"
-        "time.sleep(1000)\n"
-    )
-    proc = subprocess.Popen(
-        ["python3", "-c", code],
-        stdout=subprocess.PIPE,
-        user=alice.uid,
-        group=alice.gid,
-        extra_groups=[],
-    )
-    try:
-        assert proc.stdout is not None
-        assert proc.stdout.readline() == b"ready\n"
+    with non_dumpable_process(alice) as proc:
         assert not proc_dumpable(proc.pid)
         assert_all_refused(setuid_helper, alice, proc.pid, "EPERM", "not dumpable")
-    finally:
-        reap(proc)
 
 
 @pytest.mark.parametrize("as_root", [False, True], ids=["user", "root"])
@@ -312,7 +263,7 @@ def test_the_helper_itself(setuid_helper: Path, alice: User, as_root: bool) -> N
 
 def test_zombie(setuid_helper: Path, alice: User) -> None:
     """sh forks `true` and execs sleep, which never reaps it: a zombie of alice's."""
-    proc = spawn(["sh", "-c", "true & exec sleep 1000"], alice)
+    proc = spawn_as(alice, ["sh", "-c", "true & exec sleep 1000"])
     try:
         children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
         wait_for(lambda: children.read_text().strip() != "", "the child")
@@ -332,7 +283,7 @@ def proc_state(pid: int) -> str:
 
 
 def test_process_that_is_gone(setuid_helper: Path, alice: User) -> None:
-    proc = spawn(["true"], alice)
+    proc = spawn_as(alice, ["true"])
     proc.wait()
     assert not Path(f"/proc/{proc.pid}").exists()
     for cmd in target_commands(proc.pid):
@@ -341,8 +292,7 @@ def test_process_that_is_gone(setuid_helper: Path, alice: User) -> None:
 
 def test_thread_id_is_not_a_process(setuid_helper: Path, alice: User) -> None:
     """A non-leader thread's id names no process: refused, the process untouched."""
-    with Subject.spawn("subject-x86_64", "--threads", "2", user=alice.name) as subj:
-        subj.wait_ready()
+    with running_subject(alice, "--threads", "2") as subj:
         tids = [int(t) for t in os.listdir(f"/proc/{subj.pid}/task") if int(t) != subj.pid]
         assert tids, "the subject should run several threads"
         before = snapshot(subj.pid)

@@ -32,9 +32,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 TESTS = Path(__file__).resolve().parents[1]
 if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
+
+from subjectlib import Subject  # noqa: E402  (needs the path above)
 
 CONFIG_NAME = "vdso-helper.conf"
 # useradd/groupadd exit status when another process holds the passwd lock.
@@ -115,6 +119,77 @@ def temp_group(prefix: str = "vdsoop") -> Iterator[str]:
         yield name
     finally:
         remove_group(name)
+
+
+def user_fixture(name: str, prefix: str) -> Any:
+    """A module-scoped fixture `name` yielding a fresh user.
+
+    In a test module: `alice = user_fixture("alice", "vdsoa")`.
+    """
+
+    @pytest.fixture(scope="module", name=name)
+    def fixture() -> Iterator[User]:
+        with temp_user(prefix) as u:
+            yield u
+
+    return fixture
+
+
+@contextmanager
+def temp_dir(prefix: str) -> Iterator[Path]:
+    """A fresh root-owned directory under /var/tmp, mode 0755 so test users can
+    reach what is in it; removed afterwards."""
+    d = Path(tempfile.mkdtemp(prefix=prefix, dir="/var/tmp"))
+    try:
+        d.chmod(0o755)
+        yield d
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@contextmanager
+def running_subject(user: User | None, *args: str) -> Iterator[Subject]:
+    """subject-x86_64 (with args) running as user (None: root), once it is ready."""
+    with Subject.spawn("subject-x86_64", *args, user=user.name if user else None) as subj:
+        subj.wait_ready()
+        yield subj
+
+
+def spawn_as(
+    user: User | None, argv: Sequence[str], stdout: int = subprocess.DEVNULL
+) -> subprocess.Popen[bytes]:
+    """argv started directly as user (None: root), with no supplementary groups."""
+    return subprocess.Popen(
+        argv,
+        stdin=subprocess.DEVNULL,
+        stdout=stdout,
+        stderr=subprocess.DEVNULL,
+        user=user.uid if user else None,
+        group=user.gid if user else None,
+        extra_groups=[] if user else None,
+    )
+
+
+# Makes itself non-dumpable (prctl PR_SET_DUMPABLE 0), says so, and waits.
+_NON_DUMPABLE = (
+    "import ctypes, time\n"
+    "ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)\n"
+    "print('ready', flush=True)\n"
+    "time.sleep(1000)\n"
+)
+
+
+@contextmanager
+def non_dumpable_process(user: User) -> Iterator[subprocess.Popen[bytes]]:
+    """A process of user's that asked not to be traced, once it has; killed afterwards."""
+    proc = spawn_as(user, ["python3", "-c", _NON_DUMPABLE], stdout=subprocess.PIPE)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == b"ready\n"
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 def as_user_argv(user: User | None, argv: Sequence[str]) -> list[str]:
@@ -279,6 +354,11 @@ def run_as(
         check=False,
     )
     return Result(res.returncode, res.stdout, res.stderr)
+
+
+def show_as(helper: Path, user: User | None, pid: int, box: Sandbox | None = None) -> Result:
+    """`show --pid PID --json` run as user (None: root), optionally in a sandbox."""
+    return run_as(user, [str(helper), "show", "--pid", str(pid), "--json"], box=box)
 
 
 # ---- targets: proof that a refused attempt left the process alone ----
