@@ -7,6 +7,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 from textual.command import CommandPalette
 from textual.widgets import Button, Checkbox, Input, Label, RadioSet, Static
@@ -298,36 +299,49 @@ async def test_move_cancel_runs_nothing() -> None:
         assert src.procs == before
 
 
-async def test_dry_run_refusal_blocks_confirm() -> None:
+@pytest.mark.parametrize(
+    ("table", "pid", "answer", "lines"),
+    [
+        pytest.param(
+            "refuse",
+            1,
+            HelperError("EPERM", "target is owned by root"),
+            ["refused: EPERM: not allowed by the helper's policy — target is owned by root"],
+            id="dry-run-refused",
+        ),
+        pytest.param(
+            "failing_check",
+            1203,
+            Check("threads", False, "thread 1204 is inside the vdso"),
+            [
+                "✗ threads: thread 1204 is inside the vdso",
+                "a check failed: this one will not be run",
+            ],
+            id="failed-check",
+        ),
+    ],
+)
+async def test_plan_that_cannot_run_blocks_confirm(
+    table: str, pid: int, answer: object, lines: list[str]
+) -> None:
+    """The fake helper answers pid's dry run with `answer` (from its `table`)."""
     app, _src, fh = fake_app()
-    fh.refuse[1] = HelperError("EPERM", "target is owned by root")
+    getattr(fh, table)[pid] = answer
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await press(pilot, "m")  # the cursor is on pid 1
-        dialog = app.screen
-        plan = text_of(dialog.query_one("#remap-plan-body", Static))
-        assert (
-            "refused: EPERM: not allowed by the helper's policy — target is owned by root" in plan
-        )
-        assert dialog.query_one("#remap-confirm", Button).disabled
-        await press(pilot, "escape")
-
-
-async def test_failed_check_blocks_confirm() -> None:
-    app, _src, fh = fake_app()
-    fh.failing_check[1203] = Check("threads", False, "thread 1204 is inside the vdso")
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        app.table.select_pid(1203)
+        app.table.select_pid(pid)
         await press(pilot, "m")
         dialog = app.screen
+        assert isinstance(dialog, RemapDialog)
         plan = text_of(dialog.query_one("#remap-plan-body", Static))
-        assert "✗ threads: thread 1204 is inside the vdso" in plan
-        assert "a check failed: this one will not be run" in plan
+        for line in lines:
+            assert line in plan
         assert dialog.query_one("#remap-confirm", Button).disabled
         await press(pilot, "ctrl+y")
         assert app.screen is dialog
         assert not [c for c in fh.calls if c[0] == "remap" and not c[1]["dry_run"]]
+        await press(pilot, "escape")
+        assert app.screen is not dialog
 
 
 async def test_refusal_at_run_time_is_a_notification() -> None:
@@ -442,38 +456,61 @@ async def test_read_only_refuses_actions() -> None:
         assert not [c for c in fh.calls if c[0] == "remap"]
 
 
-async def test_missing_helper_is_explained() -> None:
-    app, _, _ = fake_app(helper=False)
+@pytest.mark.parametrize(
+    ("problem", "facts", "layouts", "key", "note", "detail"),
+    [
+        pytest.param(
+            "missing",
+            "helper not found",
+            "no vdso-helper found",
+            "m",
+            ["No vdso-helper found: pass --helper PATH"],
+            "threads unknown: no vdso-helper",
+            id="missing",
+        ),
+        pytest.param(
+            "not-setuid",
+            "not setuid",
+            None,
+            "m",
+            ["is not setuid root", "make install-helper"],
+            None,
+            id="not-setuid",
+        ),
+        pytest.param(
+            "nonexistent-path",
+            "helper unusable",
+            "/nonexistent/vdso-helper does not exist",
+            "t",
+            ["/nonexistent/vdso-helper does not exist"],
+            None,
+            id="nonexistent-path",
+        ),
+    ],
+)
+async def test_unusable_helper_is_explained(
+    problem: str,
+    facts: str,
+    layouts: str | None,
+    key: str,
+    note: list[str],
+    detail: str | None,
+) -> None:
+    """The header and panels say what is wrong, and an action key says it again."""
+    if problem == "nonexistent-path":
+        app = VdsoApp_for(FakeSource(), HelperClient("/nonexistent/vdso-helper"))
+    else:
+        app, _, _ = fake_app(helper=problem != "missing", setuid=problem != "not-setuid")
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await settle(pilot)
-        assert "helper not found" in text_of(app.query_one(FactsBar))
-        assert "no vdso-helper found" in text_of(app.query_one(LayoutsPanel))
-        await press(pilot, "m")
+        assert facts in text_of(app.query_one(FactsBar))
+        if layouts is not None:
+            assert layouts in text_of(app.query_one(LayoutsPanel))
+        await press(pilot, key)
         assert not isinstance(app.screen, RemapDialog)
-        assert any("No vdso-helper found: pass --helper PATH" in n for n in notes(app))
-        detail = text_of(app.query_one("#detail-body", Static))
-        assert "threads unknown: no vdso-helper" in detail
-
-
-async def test_helper_not_setuid_is_explained() -> None:
-    app, _, _fh = fake_app(setuid=False)
-    async with app.run_test(size=SIZE, notifications=True) as pilot:
-        await settle(pilot)
-        assert "not setuid" in text_of(app.query_one(FactsBar))
-        await press(pilot, "m")
-        assert not isinstance(app.screen, RemapDialog)
-        assert any("is not setuid root" in n and "make install-helper" in n for n in notes(app))
-
-
-async def test_nonexistent_helper_path_is_explained() -> None:
-    src = FakeSource()
-    app = VdsoApp_for(src, HelperClient("/nonexistent/vdso-helper"))
-    async with app.run_test(size=SIZE, notifications=True) as pilot:
-        await settle(pilot)
-        assert "helper unusable" in text_of(app.query_one(FactsBar))
-        assert "/nonexistent/vdso-helper does not exist" in text_of(app.query_one(LayoutsPanel))
-        await press(pilot, "t")
-        assert any("/nonexistent/vdso-helper does not exist" in n for n in notes(app))
+        assert any(all(part in n for part in note) for n in notes(app))
+        if detail is not None:
+            assert detail in text_of(app.query_one("#detail-body", Static))
 
 
 def VdsoApp_for(src: FakeSource, helper: HelperClient):  # type: ignore[no-untyped-def]
