@@ -7,13 +7,14 @@ something usable would act, and the target checks would catch it.
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from subjectlib import Subject, build_dir
-from users import Result, User, assert_untouched, run_as, snapshot, temp_user
+from subjectlib import Subject
+from users import Result, User, assert_untouched, run_as, running_subject, snapshot, user_fixture
+
+pytestmark = pytest.mark.usefixtures("subjects_built")
 
 BAD_PIDS = [
     "",
@@ -74,21 +75,12 @@ BAD_TYPES = [
 ]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def subjects_built() -> None:
-    subprocess.run(["make", "-s", "-C", str(build_dir().parent)], check=True)
-
-
-@pytest.fixture(scope="module")
-def alice() -> Iterator[User]:
-    with temp_user("vdsoq") as u:
-        yield u
+alice = user_fixture("alice", "vdsoq")
 
 
 @pytest.fixture(scope="module")
 def target(alice: User) -> Iterator[Subject]:
-    with Subject.spawn("subject-x86_64", user=alice.name) as subj:
-        subj.wait_ready()
+    with running_subject(alice) as subj:
         yield subj
 
 

@@ -8,13 +8,13 @@ private mount namespace whose /dev/log is a datagram socket of the test
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from subjectlib import Subject, build_dir
-from users import Sandbox, User, run_as, sandbox, temp_user
+from users import Sandbox, User, run_as, running_subject, sandbox, user_fixture
+
+pytestmark = pytest.mark.usefixtures("subjects_built")
 
 # <PRI> with PRI = LOG_AUTHPRIV (10 << 3) | LOG_NOTICE (5) = 85.
 LINE = re.compile(
@@ -25,21 +25,8 @@ LINE = re.compile(
 )
 
 
-@pytest.fixture(scope="module", autouse=True)
-def subjects_built() -> None:
-    subprocess.run(["make", "-s", "-C", str(build_dir().parent)], check=True)
-
-
-@pytest.fixture(scope="module")
-def alice() -> Iterator[User]:
-    with temp_user("vdsol") as u:
-        yield u
-
-
-@pytest.fixture(scope="module")
-def bob() -> Iterator[User]:
-    with temp_user("vdsom") as u:
-        yield u
+alice = user_fixture("alice", "vdsol")
+bob = user_fixture("bob", "vdsom")
 
 
 @pytest.fixture
@@ -59,8 +46,7 @@ def parsed(box: Sandbox) -> list[dict[str, str]]:
 
 
 def test_refusal_is_logged(setuid_helper: Path, alice: User, bob: User, box: Sandbox) -> None:
-    with Subject.spawn("subject-x86_64", user=bob.name) as subj:
-        subj.wait_ready()
+    with running_subject(bob) as subj:
         res = run_as(
             alice,
             [str(setuid_helper), "remap", "--pid", str(subj.pid), "--auto", "--json"],
@@ -90,8 +76,7 @@ def test_refusals_of_root_are_logged(setuid_helper: Path, box: Sandbox) -> None:
 
 def test_decision_and_operation_are_logged(setuid_helper: Path, alice: User, box: Sandbox) -> None:
     """A real move: the decision before it, the result after it."""
-    with Subject.spawn("subject-x86_64", user=alice.name) as subj:
-        subj.wait_ready()
+    with running_subject(alice) as subj:
         res = run_as(
             alice,
             [str(setuid_helper), "remap", "--pid", str(subj.pid), "--auto", "--json"],
@@ -110,8 +95,7 @@ def test_decision_and_operation_are_logged(setuid_helper: Path, alice: User, box
 
 
 def test_dry_run_is_logged(setuid_helper: Path, alice: User, box: Sandbox) -> None:
-    with Subject.spawn("subject-x86_64", user=alice.name) as subj:
-        subj.wait_ready()
+    with running_subject(alice) as subj:
         res = run_as(
             alice,
             [str(setuid_helper), "remap", "--pid", str(subj.pid), "--auto", "--dry-run", "--json"],

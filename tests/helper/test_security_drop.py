@@ -8,33 +8,23 @@ wherever the caller could not write, symbolic links included.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from users import User, run_as, temp_user
+from users import User, run_as, temp_dir, user_fixture
 
-
-@pytest.fixture(scope="module")
-def alice() -> Iterator[User]:
-    with temp_user("vdsod") as u:
-        yield u
+alice = user_fixture("alice", "vdsod")
 
 
 @pytest.fixture
 def dirs(alice: User) -> Iterator[tuple[Path, Path]]:
     """(a directory only root may write, a directory alice owns)."""
-    root = Path(tempfile.mkdtemp(prefix="vdsosec-drop-", dir="/var/tmp"))
-    try:
-        root.chmod(0o755)
+    with temp_dir("vdsosec-drop-") as root:
         mine = root / "alice"
         mine.mkdir(mode=0o755)
         os.chown(mine, alice.uid, alice.gid)
         yield root, mine
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def image(helper: Path, user: User, out: Path) -> tuple[int, dict[str, object]]:

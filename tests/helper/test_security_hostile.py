@@ -10,14 +10,12 @@ access, and leave the target running.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from users import User, compile_c, run_as, snapshot, temp_user
+from users import User, compile_c, run_as, snapshot, spawn_as, temp_dir, user_fixture
 
 HELPER_SRC = Path(__file__).resolve().parents[2] / "helper"
 
@@ -111,18 +109,13 @@ int main(int argc, char **argv)
 """
 
 
-@pytest.fixture(scope="module")
-def alice() -> Iterator[User]:
-    with temp_user("vdsoh") as u:
-        yield u
+alice = user_fixture("alice", "vdsoh")
 
 
 @pytest.fixture(scope="module")
 def built() -> Iterator[tuple[Path, Path]]:
     """(the helper built with AddressSanitizer, the hostile program)."""
-    d = Path(tempfile.mkdtemp(prefix="vdsosec-hostile-", dir="/var/tmp"))
-    try:
-        d.chmod(0o755)
+    with temp_dir("vdsosec-hostile-") as d:
         sources = sorted(str(p) for p in HELPER_SRC.glob("*.c"))
         asan = d / "vdso-helper-asan"
         subprocess.run(
@@ -143,8 +136,6 @@ def built() -> Iterator[tuple[Path, Path]]:
         )
         hostile = compile_c(HOSTILE, d / "hostile")
         yield asan, hostile
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
 
 
 @pytest.mark.parametrize("mode", ["wrap", "header", "proxy-wrap"])
@@ -157,13 +148,7 @@ def test_crafted_vdso_symbols(
     built: tuple[Path, Path], alice: User, mode: str, cmd: list[str]
 ) -> None:
     asan, hostile = built
-    proc = subprocess.Popen(
-        [str(hostile), mode],
-        stdout=subprocess.PIPE,
-        user=alice.uid,
-        group=alice.gid,
-        extra_groups=[],
-    )
+    proc = spawn_as(alice, [str(hostile), mode], stdin=None, stdout=subprocess.PIPE, stderr=None)
     try:
         assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
         # Root runs the instrumented copy: same code as the setuid one, checked accesses.
@@ -233,13 +218,9 @@ def test_seccomp_target_is_refused_not_killed(
     setuid_helper: Path, alice: User, built: tuple[Path, Path], mode: str
 ) -> None:
     prog = compile_c(SECCOMP, built[1].parent / "seccomp")
-    proc = subprocess.Popen(
-        [str(prog), mode],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        user=alice.uid,
-        group=alice.gid,
-        extra_groups=[],
+    # stdin stays open: the program waits on it until the test is done
+    proc = spawn_as(
+        alice, [str(prog), mode], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None
     )
     try:
         assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"

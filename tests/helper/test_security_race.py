@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from users import User, temp_user
+from users import User, user_fixture
 
 ROUNDS = 150
 
@@ -92,10 +90,7 @@ print(json.dumps(stats))
 """
 
 
-@pytest.fixture(scope="module")
-def user() -> Iterator[User]:
-    with temp_user("vdsow") as u:
-        yield u
+user = user_fixture("user", "vdsow")
 
 
 def test_pid_reuse_never_reaches_the_new_process(setuid_helper: Path, user: User) -> None:

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from users import User, compile_c, temp_user
+from users import User, compile_c, temp_dir, user_fixture
 
 HELPER = Path(__file__).resolve().parents[2] / "helper"
 
@@ -157,17 +156,12 @@ int main(int argc, char **argv)
 """
 
 
-@pytest.fixture(scope="module")
-def user() -> Iterator[User]:
-    with temp_user("vdsor") as u:
-        yield u
+user = user_fixture("user", "vdsor")
 
 
 @pytest.fixture(scope="module")
 def harness_run(user: User) -> Iterator[dict[str, str]]:
-    tmp = Path(tempfile.mkdtemp(prefix="vdsosec-recheck-", dir="/var/tmp"))
-    try:
-        tmp.chmod(0o755)
+    with temp_dir("vdsosec-recheck-") as tmp:
         sources = [str(HELPER / f) for f in ("policy.c", "audit.c", "parse.c")]
         exe = compile_c(HARNESS, tmp / "harness", f"-I{HELPER}", *sources)
         suid = tmp / "suid-sleep"
@@ -196,8 +190,6 @@ def harness_run(user: User) -> Iterator[dict[str, str]]:
             key, _, rest = line.partition(" ")
             out[key] = rest
         yield out
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def test_check_allows_live_target(harness_run: dict[str, str]) -> None:

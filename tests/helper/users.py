@@ -156,14 +156,19 @@ def running_subject(user: User | None, *args: str) -> Iterator[Subject]:
 
 
 def spawn_as(
-    user: User | None, argv: Sequence[str], stdout: int = subprocess.DEVNULL
+    user: User | None,
+    argv: Sequence[str],
+    *,
+    stdin: int | None = subprocess.DEVNULL,
+    stdout: int | None = subprocess.DEVNULL,
+    stderr: int | None = subprocess.DEVNULL,
 ) -> subprocess.Popen[bytes]:
     """argv started directly as user (None: root), with no supplementary groups."""
     return subprocess.Popen(
         argv,
-        stdin=subprocess.DEVNULL,
+        stdin=stdin,
         stdout=stdout,
-        stderr=subprocess.DEVNULL,
+        stderr=stderr,
         user=user.uid if user else None,
         group=user.gid if user else None,
         extra_groups=[] if user else None,
