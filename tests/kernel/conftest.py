@@ -1,52 +1,46 @@
-"""Fixtures for the guest-kernel suites: cached kernel builds and guest runs.
+"""Hooks for the guest-kernel suites: guest runs start early, tests judge late.
 
-Each suite boots the kernel once (a module-scoped fixture runs a batch of
-tests in one guest) and then judges every test of the batch on its own, so a
-failure names the test and carries its output and the guest's console.
+Each suite boots a kernel once: a background job (background.py) runs a
+batch of tests in one guest, and every test of the batch is then judged on
+its own, so a failure names the test and carries its output and the guest's
+console.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from .guest import Build, GuestRun, build_kernel, run_guest
+from . import background
+from .guest import stop_guests
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="session")
-def kernel_73() -> Build:
-    """The patched 7.3 kernel (lean config) and its selftests."""
-    return build_kernel("7.3")
+HERE = Path(__file__).resolve().parent
 
 
-@pytest.fixture(scope="session")
-def kernel_612() -> Build:
-    """The patched 6.12 kernel (lean config) and its selftests."""
-    return build_kernel("6.12")
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "guest_jobs(*names): background guest runs the test judges")
 
 
-@pytest.fixture(scope="session")
-def host_builds() -> None:
-    """Host-built programs the guest runs (the guest sees the tree read-only)."""
-    for sub in ("helper", "tests/subjects", "kernel-patch"):
-        if (REPO / sub / "Makefile").is_file():
-            subprocess.run(["make", "-s", "-C", str(REPO / sub)], check=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Guest tests last; their guest runs start now, in the order they come."""
+    guest_items = [it for it in items if HERE in it.path.parents]
+    if not guest_items:
+        return
+    items[:] = [it for it in items if HERE not in it.path.parents] + guest_items
+    if config.option.collectonly:
+        return
+    for item in guest_items:
+        for mark in item.iter_markers("guest_jobs"):
+            for name in mark.args:
+                background.start(name)
 
 
-@pytest.fixture
-def guest(tmp_path: Path) -> Callable[..., GuestRun]:
-    """Run a command in a booted guest with tmp_path as the shared scratch."""
-
-    def run(build: Build, *argv: str, timeout: int = 600, **kw: str) -> GuestRun:
-        return run_guest(build, list(argv), scratch=tmp_path, timeout=timeout, env=kw)
-
-    return run
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # An interrupted session must not wait for a guest still booting.
+    stop_guests()
+    background.cleanup()
 
 
 def pytest_report_header() -> list[str]:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,20 +59,60 @@ class GuestRun:
         return [ln for ln in self.dmesg.splitlines() if any(s in ln for s in KERNEL_SPLATS)]
 
 
+_live: set[subprocess.Popen[str]] = set()
+_live_lock = threading.Lock()
+_host_built = False
+
+
+def _run(cmd: list[str], timeout: float, merge_stderr: bool = False) -> tuple[int, str, str]:
+    """Run CMD, killable by stop_guests(); its status, stdout and stderr."""
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
+        text=True,
+        errors="replace",
+    )
+    with _live_lock:
+        _live.add(proc)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+    finally:
+        with _live_lock:
+            _live.discard(proc)
+    return proc.returncode, out or "", err or ""
+
+
+def stop_guests() -> None:
+    """Terminate builds and guests still running (run-guest.sh kills QEMU)."""
+    with _live_lock:
+        for proc in _live:
+            proc.terminate()
+
+
+def build_host_programs() -> None:
+    """What the guest runs from the host tree (it sees the tree read-only)."""
+    global _host_built
+    with _live_lock:
+        if _host_built:
+            return
+        for sub in ("helper", "tests/subjects", "kernel-patch"):
+            subprocess.run(["make", "-s", "-C", str(REPO / sub)], check=True)
+        _host_built = True
+
+
 def build_kernel(version: str, *flags: str) -> Build:
     """Run build-kernel.sh (a no-op when cached); fail with its log tail."""
-    proc = subprocess.run(
-        [str(SCRIPTS / "build-kernel.sh"), version, *flags],
-        capture_output=True,
-        text=True,
-    )
-    sys.stderr.write(proc.stderr)
-    if proc.returncode != 0:
+    rc, out, err = _run([str(SCRIPTS / "build-kernel.sh"), version, *flags], timeout=3 * 3600)
+    sys.stderr.write(err)
+    if rc != 0:
         raise AssertionError(
-            f"build-kernel.sh {version} {' '.join(flags)} failed "
-            f"(exit {proc.returncode}):\n{proc.stderr[-6000:]}"
+            f"build-kernel.sh {version} {' '.join(flags)} failed (exit {rc}):\n{err[-6000:]}"
         )
-    path = Path(proc.stdout.strip().splitlines()[-1])
+    path = Path(out.strip().splitlines()[-1])
     assert (path / "bzImage").is_file(), f"no bzImage in {path}"
     return Build(path=path, version=version)
 
@@ -92,15 +132,7 @@ def run_guest(
     for k, v in (env or {}).items():
         cmd += ["--env", f"{k}={v}"]
     cmd += [str(build.path), "--", *argv]
-    proc = subprocess.run(
-        cmd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        errors="replace",
-        timeout=timeout + 120,
-        env={**os.environ},
-    )
+    rc, console, _ = _run(cmd, timeout=timeout + 120, merge_stderr=True)
     dmesg_file = scratch / "dmesg"
     dmesg = dmesg_file.read_text(errors="replace") if dmesg_file.exists() else ""
-    return GuestRun(returncode=proc.returncode, console=proc.stdout, dmesg=dmesg)
+    return GuestRun(returncode=rc, console=console, dmesg=dmesg)

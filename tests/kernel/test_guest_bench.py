@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .guest import REPO, Build, run_guest
+from .background import guest_job, needs, result
+from .guest import REPO, GuestRun, build_host_programs, build_kernel, run_guest
 
 BENCH = REPO / "kernel-patch" / "out" / "bench" / "remap_bench"
 KEYS = [
@@ -26,8 +27,15 @@ KEYS = [
 ]
 
 
-def test_bench_reports_all_figures(kernel_73: Build, host_builds: None, tmp_path: Path) -> None:
-    run = run_guest(kernel_73, [str(BENCH), "200"], scratch=tmp_path, timeout=600)
+@guest_job("bench-7.3")
+def bench(scratch: Path) -> GuestRun:
+    build_host_programs()
+    return run_guest(build_kernel("7.3"), [str(BENCH), "200"], scratch=scratch, timeout=600)
+
+
+@needs("bench-7.3")
+def test_bench_reports_all_figures() -> None:
+    run: GuestRun = result("bench-7.3")
     assert run.returncode == 0, run.explain()
     line = re.search(r"^RESULT (.*)$", run.console, re.M)
     assert line, run.explain()

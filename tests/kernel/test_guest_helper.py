@@ -1,47 +1,117 @@
-"""The helper's test suite inside the patched 7.3 guest, on the syscall path.
+"""The helper's tests and the test subjects inside the patched 7.3 guest.
 
 With VDSOTUI_EXPECT_SYSCALL=1 the helper suites assert that every operation
-went through vdso_get_info / vdso_remap and no stock fallback was taken.
-The helper's own report is checked here too, independently of the suites.
+went through vdso_get_info / vdso_remap and no stock fallback was taken; the
+helper's own report is checked here too, independently of the suites.
+
+`make test` runs the suites whose operations reach the kernel (info, image,
+moves, switches, exec placement, refusals, signals) plus the subjects' own
+suite, where the x32 subjects run (the host kernel has no x32). The access
+policy suites (test_security_*) refuse before any vdso system call and are
+kernel-independent; VDSOTUI_GUEST_HELPER=all adds them (`make test-kernel`).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
-from .guest import REPO, Build, GuestRun, run_guest
+from .background import guest_job, needs, result
+from .guest import REPO, GuestRun, build_host_programs, build_kernel, run_guest
 
 HELPER = REPO / "helper" / "build" / "vdso-helper"
+KERNEL_PATH_SUITES = [
+    "tests/test_subjects.py",
+    "tests/helper/test_info.py",
+    "tests/helper/test_show.py",
+    "tests/helper/test_remap.py",
+    "tests/helper/test_remap_refusals.py",
+    "tests/helper/test_switch.py",
+    "tests/helper/test_exec.py",
+    "tests/helper/test_signals.py",
+]
+SUITES = (
+    ["tests/test_subjects.py", "tests/helper"]
+    if os.environ.get("VDSOTUI_GUEST_HELPER") == "all"
+    else KERNEL_PATH_SUITES
+)
+# Cases that exist only where x32 programs run: they must have run here.
+X32_CASES = [
+    "test_runs_healthy[subject-x32]",
+    "test_runs_healthy[subject-static-x32]",
+    "test_self_move[subject-x32]",
+    "test_threads_move_together[subject-x32]",
+    "test_blocker_completes_across_a_move[subject-x32]",
+    "test_signals_across_moves[subject-x32]",
+    "test_moves_by_itself_and_judges_itself[subject-x32]",
+    "test_moves_by_itself_and_judges_itself[subject-static-x32]",
+]
+JOB = "helper-7.3"
 
 
-@pytest.fixture(scope="module")
-def helper_run(
-    kernel_73: Build, host_builds: None, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[GuestRun, Path]:
-    scratch = tmp_path_factory.mktemp("guest-helper")
+@guest_job(JOB)
+def helper_run(scratch: Path) -> tuple[GuestRun, Path]:
+    build_host_programs()
+    build = build_kernel("7.3")
+    suites = " ".join(str(REPO / s) for s in SUITES)
     script = (
         f'{HELPER} info --json > "$VDSOTUI_GUEST_SCRATCH/info.json"; '
         f'echo $? > "$VDSOTUI_GUEST_SCRATCH/info.rc"; '
-        f"{sys.executable} -m pytest -p no:cacheprovider -q -rfEs "
-        f'--junitxml="$VDSOTUI_GUEST_SCRATCH/helper.xml" {REPO / "tests" / "helper"}'
+        f"cd {REPO} && {sys.executable} -m pytest -p no:cacheprovider -q -rfEs "
+        f'--junitxml="$VDSOTUI_GUEST_SCRATCH/suites.xml" {suites}'
     )
     run = run_guest(
-        kernel_73,
+        build,
         ["/bin/sh", "-c", script],
         scratch=scratch,
-        timeout=1800,
+        timeout=3600,
         env={"VDSOTUI_EXPECT_SYSCALL": "1"},
     )
     return run, scratch
 
 
-def test_helper_reports_the_syscalls(helper_run: tuple[GuestRun, Path]) -> None:
-    run, scratch = helper_run
+def host_collection() -> set[str]:
+    """MODULE::TEST ids the same suites have on this host (pytest --collect-only)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--collect-only", "-q", *SUITES],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    ids = set()
+    for line in proc.stdout.splitlines():
+        if "::" in line:
+            path, name = line.split("::", 1)
+            ids.add(f"{Path(path).stem}::{name}")
+    return ids
+
+
+def guest_cases(scratch: Path, run: GuestRun) -> dict[str, str]:
+    """Each test case the guest ran: "passed", or what went wrong."""
+    xml = scratch / "suites.xml"
+    assert xml.exists(), f"the suites left no report\n{run.explain()}"
+    cases = {}
+    for case in ET.parse(xml).getroot().iter("testcase"):
+        name = case.get("classname", "").rsplit(".", 1)[-1] + "::" + case.get("name", "")
+        verdict = "passed"
+        for tag in ("failure", "error", "skipped"):
+            found = case.find(tag)
+            if found is not None:
+                verdict = f"{tag}: {found.get('message', '')}"
+        cases[name] = verdict
+    return cases
+
+
+@needs(JOB)
+def test_helper_reports_the_syscalls() -> None:
+    run, scratch = result(JOB)
     rc_file = scratch / "info.rc"
     assert rc_file.exists(), run.explain()
     text = (scratch / "info.json").read_text()
@@ -55,21 +125,35 @@ def test_helper_reports_the_syscalls(helper_run: tuple[GuestRun, Path]) -> None:
         assert t["source"] == "syscall", f"{name}: {t}"
 
 
-def test_helper_suite_passes_on_the_syscall_path(helper_run: tuple[GuestRun, Path]) -> None:
-    run, scratch = helper_run
+@needs(JOB)
+def test_suites_pass_on_the_syscall_path() -> None:
+    run, scratch = result(JOB)
+    cases = guest_cases(scratch, run)
+    bad = {k: v for k, v in cases.items() if v != "passed"}
+    assert not bad, "\n".join(f"{k}: {v[:300]}" for k, v in bad.items()) + "\n" + run.explain()
     assert run.returncode == 0, run.explain(12000)
-    xml = scratch / "helper.xml"
-    assert xml.exists(), run.explain()
-    root = ET.parse(xml).getroot()
-    suite = root.find("testsuite") if root.tag == "testsuites" else root
-    assert suite is not None, xml.read_text()
-    counts = {k: int(suite.get(k, "0")) for k in ("tests", "failures", "errors", "skipped")}
-    assert counts["tests"] > 0, f"no helper tests ran\n{run.explain()}"
-    assert counts["failures"] == counts["errors"] == 0, f"{counts}\n{run.explain(12000)}"
-    assert counts["skipped"] == 0, f"helper tests skipped in the guest: {counts}\n{run.explain()}"
 
 
-def test_no_kernel_warnings(helper_run: tuple[GuestRun, Path]) -> None:
-    run, _ = helper_run
+@needs(JOB)
+def test_every_host_case_ran_in_the_guest() -> None:
+    run, scratch = result(JOB)
+    ran = set(guest_cases(scratch, run))
+    missing = sorted(host_collection() - ran)
+    assert not missing, f"{len(missing)} cases did not run in the guest: {missing[:20]}"
+
+
+@needs(JOB)
+@pytest.mark.parametrize("case", X32_CASES)
+def test_x32_subject_case_ran(case: str) -> None:
+    run, scratch = result(JOB)
+    cases = guest_cases(scratch, run)
+    key = f"test_subjects::{case}"
+    assert key in cases, f"{case} was not collected in the guest\n{run.explain()}"
+    assert cases[key] == "passed", cases[key]
+
+
+@needs(JOB)
+def test_no_kernel_warnings() -> None:
+    run, _ = result(JOB)
     assert run.dmesg, f"no kernel log came back\n{run.explain()}"
     assert not run.splats(), "kernel log:\n" + run.dmesg[-8000:]

@@ -1,6 +1,7 @@
 """Selftests in the patched guests: the series' own and the kernel's vdso ones.
 
-7.3 and 6.12 each boot once; every binary is then judged on its own. The
+7.3 and 6.12 each boot once (a background job each, started when
+collection ends); every binary is then judged on its own. The
 kernel's existing vdso selftests must pass unchanged on the patched kernels:
 the series refactors the mapper that mremap and ARCH_MAP_VDSO_* go through.
 A case of the series' selftests that skips fails here: on these guests
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from .background import guest_job, needs, result
 from .guest import SCRIPTS, Build, GuestRun, build_kernel, run_guest
 
 # kernel-patch/README.md: one binary per ABI.
@@ -34,7 +36,7 @@ EXISTING_SELFTESTS = [
     "vDSO/vdso_standalone_test_x86",
 ]
 EXISTING_612_ONLY = ["vDSO/vdso_test_clock_getres"]
-# Which patched guests to boot: `make test` boots 7.3, `make test-kernel` both.
+# Which patched guests to boot (both unless told otherwise).
 VERSIONS = os.environ.get("VDSOTUI_GUEST_VERSIONS", "7.3 6.12").split()
 TOTALS = re.compile(
     r"^# Totals: pass:(\d+) fail:(\d+) xfail:(\d+) xpass:(\d+) skip:(\d+) error:(\d+)", re.M
@@ -56,15 +58,22 @@ def run_selftests(build: Build, names: list[str], scratch: Path, timeout: int = 
     return run_guest(build, ["/bin/sh", "-c", script], scratch=scratch, timeout=timeout)
 
 
-@pytest.fixture(scope="module")
-def booted(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[Build, GuestRun, Path]:
+def selftests_job(version: str) -> None:
+    @guest_job(f"selftests-{version}")
+    def job(scratch: Path) -> tuple[Build, GuestRun, Path]:
+        build = build_kernel(version)
+        return build, run_selftests(build, selftests(version), scratch), scratch
+
+
+for _version in ("7.3", "6.12"):
+    selftests_job(_version)
+
+
+@pytest.fixture
+def booted(request: pytest.FixtureRequest) -> tuple[Build, GuestRun, Path]:
     """The VERSION guest after running all its selftests (one boot per VERSION)."""
-    version: str = request.param
-    build = build_kernel(version)
-    scratch = tmp_path_factory.mktemp(f"selftests-{version}")
-    return build, run_selftests(build, selftests(version), scratch), scratch
+    booted: tuple[Build, GuestRun, Path] = result(f"selftests-{request.param}")
+    return booted
 
 
 def judge(booted: tuple[Build, GuestRun, Path], binary: str) -> str:
@@ -81,11 +90,19 @@ def judge(booted: tuple[Build, GuestRun, Path], binary: str) -> str:
 
 
 def per_version(names: list[str], versions: list[str] = VERSIONS) -> pytest.MarkDecorator:
-    pairs = [(v, n) for v in versions for n in names if n in selftests(v)]
+    pairs = [
+        pytest.param(v, n, marks=needs(f"selftests-{v}"))
+        for v in versions
+        for n in names
+        if n in selftests(v)
+    ]
     return pytest.mark.parametrize(("booted", "binary"), pairs, indirect=["booted"])
 
 
-@pytest.mark.parametrize("booted", VERSIONS, indirect=True)
+EACH_VERSION = [pytest.param(v, marks=needs(f"selftests-{v}")) for v in VERSIONS]
+
+
+@pytest.mark.parametrize("booted", EACH_VERSION, indirect=True)
 def test_guest_runs_the_built_kernel(booted: tuple[Build, GuestRun, Path]) -> None:
     build, run, scratch = booted
     uname = scratch / "uname"
@@ -111,7 +128,7 @@ def test_existing_vdso_selftest(booted: tuple[Build, GuestRun, Path], binary: st
     judge(booted, binary)
 
 
-@pytest.mark.parametrize("booted", VERSIONS, indirect=True)
+@pytest.mark.parametrize("booted", EACH_VERSION, indirect=True)
 def test_no_kernel_warnings(booted: tuple[Build, GuestRun, Path]) -> None:
     _, run, _ = booted
     assert run.dmesg, f"no kernel log came back\n{run.explain()}"
