@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 from textual.command import CommandPalette
+from textual.events import Key
 from textual.widgets import Button, Checkbox, Input, Label, RadioSet, Static
 
 from tui.conftest import fake_app, notes, press, settle, wait_until
@@ -134,6 +135,26 @@ async def test_filter_keeps_cursor_and_escape_clears() -> None:
         assert app.table.has_focus
         await press(pilot, "escape")
         assert app.table.row_count == 13 and app.table.selected_pid == 1420
+
+
+async def test_keys_typed_right_after_slash_reach_the_filter() -> None:
+    # A fast typist (or a paste) sends "/alice" in one burst: no key of it
+    # may land on the table, where "a" or "e" would be actions.
+    app, _, _ = fake_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.table.select_pid(1420)
+        for ch in "/alice":
+            app.post_message(Key("slash" if ch == "/" else ch, ch))
+        await settle(pilot)
+        assert app.query_one("#filter", Input).value == "alice"
+        assert not app.screen_stack[1:], "a key opened a screen"
+        shown = app.table.shown_pids
+        assert shown and all(app.table.procs[p].user == "alice" for p in shown)
+        # Inside the box "/" is text (a regex may hold one), not the action.
+        app.post_message(Key("slash", "/"))
+        await settle(pilot)
+        assert app.query_one("#filter", Input).value == "alice/"
 
 
 async def test_filter_syntax_and_errors() -> None:

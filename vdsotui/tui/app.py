@@ -331,10 +331,19 @@ class VdsoApp(App[None]):
         side = self.query_one("#side")
         side.display = self.query_one(DetailPane).display or self.query_one(LayoutsPanel).display
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # "/" is a priority binding: it must not fire over a dialog or
+        # while the user types into any input (the filter box included).
+        if action == "filter":
+            return len(self.screen_stack) == 1 and not isinstance(self.focused, Input)
+        return True
+
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
         box.display = True
-        box.focus()
+        # Focus now, not after the next refresh (Widget.focus): keys typed
+        # in the same burst as "/" must go to the box, not to table actions.
+        self.screen.set_focus(box)
 
     def action_clear_filter(self) -> None:
         box = self.query_one("#filter", Input)

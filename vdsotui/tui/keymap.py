@@ -23,6 +23,9 @@ class KeyAction:
     group: str
     footer: bool = True  # shown in the footer (all are on the help screen)
     palette: bool = True  # offered in the command palette
+    # Seen by the App before the focused widget gets the keys after it; the
+    # App's check_action says where it applies.
+    priority: bool = False
 
     @property
     def display_keys(self) -> str:
@@ -54,6 +57,9 @@ ACTIONS: tuple[KeyAction, ...] = (
         "Filter",
         "Filter the table (text, pid:N, user:, mode:, type:, state:, !regex)",
         "View",
+        # Keys typed in the same burst must reach the filter box, not the
+        # table: focus has to move before the App forwards the next key.
+        priority=True,
     ),
     KeyAction("escape", "clear_filter", "Clear", "Clear the filter", "View", footer=False),
     KeyAction("greater_than_sign", "sort_next", "Sort", "Sort by the next column", "View"),
@@ -113,7 +119,14 @@ ACTIONS: tuple[KeyAction, ...] = (
 
 def bindings() -> list[BindingType]:
     return [
-        Binding(a.keys, a.action, a.label, show=a.footer, tooltip=a.description)
+        Binding(
+            a.keys,
+            a.action,
+            a.label,
+            show=a.footer,
+            tooltip=a.description,
+            priority=a.priority,
+        )
         for a in ACTIONS
         # The palette binding is the App's own (ctrl+p); no need to repeat it.
         if a.action != "command_palette"
