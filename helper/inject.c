@@ -19,6 +19,9 @@
 #define USER32_CS 0x23
 #define USER_DS 0x2b
 
+#define LEADER_EXITED "thread-group leader %d has exited; its other threads still run, but " \
+	"the process's memory is no longer reachable through the leader"
+
 static struct tthread *find_thread(struct target *t, pid_t tid)
 {
 	for (int i = 0; i < t->nthreads; i++)
@@ -32,20 +35,55 @@ static void drop_thread(struct target *t, struct tthread *th)
 	*th = t->th[--t->nthreads];
 }
 
+/* Its state letter from /proc/PID/task/TID/stat, '?' if unreadable. */
+static char thread_state(pid_t pid, pid_t tid)
+{
+	char state = '?';
+
+	proc_thread_state(pid, tid, &state);
+	return state;
+}
+
 /*
  * Wait until @tid sits in its interrupt stop. Signals that reach it first
  * are handed back to it unchanged (the pending interrupt stops it right
- * after). Returns 0, or -ESRCH if the thread died.
+ * after). Returns 0, -ESRCH if the thread died, or -ETIME if it did not stop
+ * within STOP_TIMEOUT_MS: a thread sleeping uninterruptibly (a vfork parent
+ * waits for its child so) cannot stop, and an exiting leader becomes a
+ * zombie that waitpid() does not report while other threads live. SIGCHLD,
+ * blocked by target_seize(), says when to look again.
  */
-static int wait_interrupt_stop(pid_t tid)
-{
-	int st;
+#define STOP_TIMEOUT_MS 1000
+#define STOP_POLL_MS 20
 
+static int wait_interrupt_stop(pid_t pid, pid_t tid)
+{
+	struct timespec slice = { 0, STOP_POLL_MS * 1000000L };
+	sigset_t chld;
+	int st, waited = 0;
+	pid_t r;
+
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
 	for (;;) {
-		if (waitpid(tid, &st, __WALL) < 0) {
+		r = waitpid(tid, &st, __WALL | WNOHANG);
+		if (r < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
+		}
+		if (r == 0) {
+			char state;
+
+			if (sigtimedwait(&chld, NULL, &slice) >= 0)
+				continue;	/* some child changed state: look again */
+			waited += STOP_POLL_MS;
+			state = thread_state(pid, tid);
+			if (state == 'Z' || state == 'X' || state == '?')
+				return -ESRCH;
+			if (waited >= STOP_TIMEOUT_MS)
+				return -ETIME;
+			continue;
 		}
 		if (WIFEXITED(st) || WIFSIGNALED(st))
 			return -ESRCH;
@@ -85,8 +123,13 @@ int target_seize(struct target *t, pid_t pid, char *why, size_t whylen)
 {
 	static pid_t tids[TARGET_MAX_THREADS];
 	int changed, n, err;
+	sigset_t chld;
 
 	memset(t, 0, sizeof(*t));
+	/* wait_interrupt_stop() waits for SIGCHLD: it must stay pending, not be discarded */
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, NULL);
 	boost(t);
 	t->pid = pid;
 	t->memfd = -1;
@@ -115,7 +158,12 @@ int target_seize(struct target *t, pid_t pid, char *why, size_t whylen)
 					continue;	/* the thread exited meanwhile */
 				err = -errno;
 				tracer = proc_tracer(pid);
-				if (err == -EPERM && tracer > 0) {
+				if (err == -EPERM && tids[i] == pid && proc_leader_exited(pid)) {
+					err = -EOPNOTSUPP;
+					snprintf(why, whylen, LEADER_EXITED, (int)pid);
+				} else if (err == -EPERM && strchr("ZX", thread_state(pid, tids[i]))) {
+					continue;	/* an exited thread not yet reaped */
+				} else if (err == -EPERM && tracer > 0) {
 					err = -EBUSY;
 					snprintf(why, whylen, "target is already traced by pid %d", tracer);
 				} else {
@@ -137,7 +185,17 @@ int target_seize(struct target *t, pid_t pid, char *why, size_t whylen)
 			if (!th->pending)
 				continue;
 			th->pending = 0;
-			if (wait_interrupt_stop(th->tid) < 0) {
+			err = wait_interrupt_stop(pid, th->tid);
+			if (err == -ETIME) {
+				/* left seized: the kernel detaches it when the helper exits */
+				th->unstoppable = 1;
+				err = -EBUSY;
+				snprintf(why, whylen, "thread %d did not stop within %d ms (state %c): it "
+					 "sleeps uninterruptibly, e.g. a vfork parent waiting for its child",
+					 (int)th->tid, STOP_TIMEOUT_MS, thread_state(pid, th->tid));
+				goto fail;
+			}
+			if (err < 0) {
 				ptrace(PTRACE_DETACH, th->tid, 0, 0);
 				drop_thread(t, th);
 				i--;
@@ -147,6 +205,10 @@ int target_seize(struct target *t, pid_t pid, char *why, size_t whylen)
 	if (!find_thread(t, pid)) {
 		err = -ESRCH;
 		snprintf(why, whylen, "target %d exited", (int)pid);
+		if (proc_leader_exited(pid)) {
+			err = -EOPNOTSUPP;
+			snprintf(why, whylen, LEADER_EXITED, (int)pid);
+		}
 		goto fail;
 	}
 	for (int i = 0; i < t->nthreads; i++) {
@@ -293,7 +355,8 @@ void target_release(struct target *t)
 	for (int i = 0; i < t->nthreads; i++) {
 		if (t->th[i].pending) {
 			t->th[i].pending = 0;
-			wait_interrupt_stop(t->th[i].tid);
+			if (wait_interrupt_stop(t->pid, t->th[i].tid) == -ETIME)
+				t->th[i].unstoppable = 1;
 		}
 	}
 	/*
@@ -305,6 +368,8 @@ void target_release(struct target *t)
 	for (int i = 0; i < t->nthreads; i++) {
 		struct tthread *th = &t->th[i];
 
+		if (th->unstoppable)
+			continue;	/* never stopped: nothing to restore */
 		if (th->dirty) {
 			ptrace(PTRACE_SETREGS, th->tid, 0, &th->regs);
 			ptrace(PTRACE_SETSIGMASK, th->tid, (void *)sizeof(th->sigmask), &th->sigmask);

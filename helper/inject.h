@@ -24,6 +24,7 @@ struct tthread {
 	int in_trap;			/* stopped at our int3 (signal-delivery-stop) */
 	int masked;			/* our signal mask is installed */
 	int pending;			/* interrupted, stop not yet collected */
+	int unstoppable;		/* seized but never stopped: left to the kernel's detach */
 	struct user_regs_struct regs;	/* as found; edited only by inject_set_ip() */
 	uint64_t sigmask;
 };

@@ -556,6 +556,7 @@ struct target {
 	unsigned long flags;	/* /proc/P/stat field 9 */
 	char state;
 	int kthread;		/* "Kthread:\t1" in status (newer kernels) */
+	int threads;		/* "Threads:", an exited leader included */
 	int dumpable;
 	char name[32];
 };
@@ -644,6 +645,8 @@ static int read_target(int procfd, struct target *t)
 				q = end;
 			}
 			have_groups = 1;
+		} else if (!strncmp(line, "Threads:\t", 9)) {
+			t->threads = atoi(line + 9);
 		} else if (!strncmp(line, "Kthread:\t", 9)) {
 			t->kthread = line[9] == '1';
 		}
@@ -764,6 +767,18 @@ static void judge(const struct caller *c, const struct target *t, struct verdict
 {
 	if (t->kthread || (t->flags & PF_KTHREAD_FLAG)) {
 		refuse(v, EPERM, "target is a kernel thread");
+		return;
+	}
+	/*
+	 * A leader that called pthread_exit() is a zombie whose other threads
+	 * run on. Its /proc files no longer show the process's mm (maps, auxv,
+	 * exe are empty or gone), ptrace cannot seize it and injection runs in
+	 * it: the helper has no safe way in, and "exited" would be wrong.
+	 */
+	if (t->state == 'Z' && t->threads > 1) {
+		refuse(v, EOPNOTSUPP, "thread-group leader has exited; its %d other thread%s still "
+		       "run%s, but the process's memory is no longer reachable through the leader",
+		       t->threads - 1, t->threads == 2 ? "" : "s", t->threads == 2 ? "s" : "");
 		return;
 	}
 	if (t->state == 'Z' || t->state == 'X') {

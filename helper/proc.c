@@ -166,6 +166,21 @@ int proc_seccomp(pid_t pid)
 	return p ? atoi(p) : 0;	/* no line: a kernel without seccomp */
 }
 
+int proc_leader_exited(pid_t pid)
+{
+	char buf[4096], *p;
+	int err;
+
+	p = status_line(pid, "\nState:", buf, sizeof(buf), &err);
+	if (err || !p)
+		return 0;
+	p += strspn(p, " \t");
+	if (*p != 'Z')
+		return 0;
+	p = status_line(pid, "\nThreads:", buf, sizeof(buf), &err);
+	return !err && p && atoi(p) > 1;
+}
+
 int proc_shadow_stack(pid_t pid)
 {
 	char buf[4096], *p;

@@ -18,6 +18,8 @@ int  proc_comm(pid_t pid, char *buf, size_t len);
 /* AT_SYSINFO_EHDR (and AT_SYSINFO, 0 if absent) from /proc/P/auxv. */
 int  proc_auxv_base(pid_t pid, int mode, unsigned long *ehdr, unsigned long *sysinfo);
 int  proc_tracer(pid_t pid);		/* TracerPid, or -errno */
+/* 1 if the thread-group leader has exited while other threads still run */
+int  proc_leader_exited(pid_t pid);
 int  proc_shadow_stack(pid_t pid);	/* 1 if its threads use a CET shadow stack */
 int  proc_seccomp(pid_t pid);		/* 0 off, 1 strict, 2 filter; or -errno */
 int  proc_tids(pid_t pid, pid_t *tids, int max);	/* count, or -errno */

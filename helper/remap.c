@@ -22,6 +22,7 @@
 #include "inject.h"
 #include "layout.h"
 #include "maps.h"
+#include "mmshare.h"
 #include "out.h"
 #include "parse.h"
 #include "policy.h"
@@ -549,6 +550,44 @@ static int verdict_or_refuse(const struct caller *c, pid_t pid, int *pidfd_out, 
 	return 0;
 }
 
+/*
+ * Refuse a target whose mm another thread group shares (CLONE_VM without
+ * CLONE_THREAD, or a vfork child before exec): only the target's threads are
+ * stopped, so the other group could be running in the vdso while it moves.
+ * Checked before the seize (a vfork parent cannot even be stopped: it waits
+ * for its child killably) and again once every thread is stopped, when no
+ * new sharer can appear unnoticed.
+ */
+static void check_unshared(pid_t pid, int stopped)
+{
+	struct mmshare sh;
+	int err = mmshare_scan(pid, stopped, &sh);
+
+	if (err == -ENOSYS)
+		refuse(EOPNOTSUPP, "cannot prove that process %d shares its address space with no "
+		       "other process: the kernel has no kcmp(2) (CONFIG_KCMP)", (int)pid);
+	if (err == -ESRCH)
+		refuse(ESRCH, "process %d exited", (int)pid);
+	if (err)
+		refuse(EIO, "cannot check whether process %d shares its address space: %s", (int)pid,
+		       strerror(-err));
+	if (sh.n)
+		refuse(EBUSY, "process %d shares its address space, and so its vdso, with pid %d%s "
+		       "(clone with CLONE_VM, or vfork before exec), which the helper does not stop: "
+		       "it could be running in the vdso while it moves", (int)pid, (int)sh.pid[0],
+		       sh.n > 1 ? " and others" : "");
+	if (sh.changed)
+		refuse(EBUSY, "process %d's address space changed while all its threads were "
+		       "stopped: another process shares it", (int)pid);
+	if (sh.unproven)
+		refuse(EBUSY, "cannot prove that process %d's address space is not shared with pid %d: "
+		       "kcmp(2) may not compare them and their VmPeak is the same", (int)pid,
+		       (int)sh.unproven);
+	if (stopped)
+		add_check("shared_mm", 1, "address space shared with no other process (%d compared)",
+			  sh.compared);
+}
+
 void cmd_remap(const struct caller *c, const struct remap_req *rq)
 {
 	unsigned long before, after, new_base, new_vvar, limit, min_addr, text_len;
@@ -643,6 +682,8 @@ void cmd_remap(const struct caller *c, const struct remap_req *rq)
 		       new_vvar, new_base + after, b.base, b.end);
 	maps_free(&m);
 
+	check_unshared(rq->pid, 0);
+
 	/* from here the target is stopped: every exit goes through release_target() */
 	guard_signals_block();
 	r = target_seize(&tgt, rq->pid, why, sizeof(why));
@@ -660,6 +701,7 @@ void cmd_remap(const struct caller *c, const struct remap_req *rq)
 	if (target_sud_active(&tgt))
 		refuse(EPERM, "process %d uses syscall user dispatch: injected syscalls would be "
 		       "turned into SIGSYS", (int)rq->pid);
+	check_unshared(rq->pid, 1);
 
 	/* the stopped truth: maps again, destination, threads */
 	if (maps_read(rq->pid, &m) || maps_find_block(&m, &b))
@@ -913,6 +955,8 @@ void cmd_show(const struct caller *c, pid_t pid)
 	unsigned long auxv_base = 0, sysinfo = 0;
 	int pidfd, mode, type = -1, memfd, n;
 	static struct proxy_list proxies;
+	struct mmshare sh;
+	int shared_err;
 	struct verdict v;
 	struct block b;
 	struct maps m;
@@ -938,6 +982,7 @@ void cmd_show(const struct caller *c, pid_t pid)
 	proc_auxv_base(pid, mode, &auxv_base, &sysinfo);
 	proxy_find_all(memfd, &m, &proxies);
 	n = proc_tids(pid, tids, TARGET_MAX_THREADS);
+	shared_err = mmshare_scan(pid, 0, &sh);
 	if (policy_recheck(pid, pidfd))
 		refuse(ESRCH, "process %d exited while it was read", (int)pid);
 
@@ -985,6 +1030,14 @@ void cmd_show(const struct caller *c, pid_t pid)
 		out_obj_end();
 	}
 	out_arr_end();
+	if (shared_err) {
+		out_null("shared_mm_with");
+	} else {
+		out_arr_begin("shared_mm_with");
+		for (int i = 0; i < sh.n && i < MMSHARE_LIST; i++)
+			out_int(NULL, sh.pid[i]);
+		out_arr_end();
+	}
 	out_arr_begin("threads");
 	for (int i = 0; i < n; i++) {
 		char state = '?', where[32];
