@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mmshare.h"
@@ -57,6 +58,31 @@ static long vm_peak(const char *path)
 	return p ? strtol(p + 8, NULL, 10) : NO_MM;
 }
 
+static long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* A number from a /proc/sys file; -1 if unreadable. */
+static long read_long(const char *path)
+{
+	char buf[32];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return strtol(buf, NULL, 10);
+}
+
 static void found(struct scan *sc, pid_t pid)
 {
 	if (sc->s->n < MMSHARE_LIST)
@@ -75,8 +101,16 @@ static int compare_denied(struct scan *sc, pid_t tgid, const char *status)
 {
 	long peak;
 
-	if (!sc->stopped)
-		return 0;	/* show: only what kcmp proves */
+	if (!sc->stopped) {
+		/* settled by mmshare_recheck() once the target is stopped */
+		int i = sc->s->ndenied++;
+
+		if (i < MMSHARE_LIST) {
+			sc->s->denied[i] = (pid_t)strtol(status + 6, NULL, 10);
+			sc->s->denied_tgid[i] = tgid;
+		}
+		return 0;
+	}
 	peak = vm_peak(status);
 	if (peak == NO_MM)
 		return 1;
@@ -113,7 +147,7 @@ static int compare_threads(struct scan *sc, pid_t tgid)
 			break;
 		}
 		if (r == -EPERM || r == -EACCES) {
-			snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)tgid, (int)tid);
+			snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
 			compare_denied(sc, tgid, path);
 		} else if (r < 0 && r != -ESRCH) {
 			ret = (int)r;
@@ -165,6 +199,10 @@ int mmshare_scan(pid_t pid, int stopped, struct mmshare *s)
 	int ret = 0;
 
 	memset(s, 0, sizeof(*s));
+	s->full = stopped;
+	s->t_begin_ns = now_ns();
+	/* before anything else: every task created after this has a later pid */
+	s->last_pid = read_long("/proc/sys/kernel/ns_last_pid");
 	snprintf(status, sizeof(status), "/proc/%d/status", (int)pid);
 	if (stopped) {
 		sc.peak = vm_peak(status);
@@ -206,5 +244,114 @@ int mmshare_scan(pid_t pid, int stopped, struct mmshare *s)
 out:
 	while (waitpid(sc.ref, NULL, 0) < 0 && errno == EINTR)
 		;
+	return ret;
+}
+
+/*
+ * Pids are handed out in a cycle: the tasks created since the scan began
+ * hold the pids after its ns_last_pid, up to the current one, unless the
+ * allocator went round the whole cycle meanwhile. That takes pid_max
+ * clone()s, each followed by an exit and a reap before its pid is free
+ * again: well over 10 us of CPU (about 150 us measured on a 2-CPU VM), so
+ * CLONES_PER_MS per CPU per millisecond is a bound, and the window allows
+ * half a cycle at that rate. Past the window, or with too many pids to
+ * try, the full scan runs instead.
+ */
+#define CLONES_PER_MS 100
+#define RECHECK_MAX_PIDS 4096
+
+static int recheck_window_ok(const struct mmshare *s, long pid_max)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	long long limit_ns;
+
+	if (cpus < 1 || pid_max < 1)
+		return 0;
+	limit_ns = (long long)pid_max * 1000000LL / (2LL * CLONES_PER_MS * cpus);
+	return now_ns() - s->t_begin_ns < limit_ns;
+}
+
+/* A task found sharing: is it one of the target's own threads? */
+static int own_thread(pid_t pid, pid_t tid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d", (int)pid, (int)tid);
+	return access(path, F_OK) == 0;
+}
+
+static pid_t tgid_of(pid_t tid)
+{
+	char path[64], buf[1024], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return tid;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return tid;
+	buf[n] = '\0';
+	p = strstr(buf, "\nTgid:");
+	return p ? (pid_t)strtol(p + 6, NULL, 10) : tid;
+}
+
+int mmshare_recheck(pid_t pid, struct mmshare *s)
+{
+	struct scan sc = { .target = pid, .stopped = 1, .s = s };
+	long pid_max = read_long("/proc/sys/kernel/pid_max");
+	long last = read_long("/proc/sys/kernel/ns_last_pid");
+	long from = s->last_pid, count;
+	char status[64];
+	int ret = 0;
+
+	if (s->n || s->unproven || s->changed)
+		return 0;	/* already refused */
+	if (from < 0 || last < 0 || pid_max <= 1 || s->ndenied > MMSHARE_LIST ||
+	    !recheck_window_ok(s, pid_max))
+		return mmshare_scan(pid, 1, s);
+	count = last >= from ? last - from : pid_max - 1 - from + last;
+	if (count > RECHECK_MAX_PIDS)
+		return mmshare_scan(pid, 1, s);
+	snprintf(status, sizeof(status), "/proc/%d/status", (int)pid);
+	sc.peak = vm_peak(status);
+	if (sc.peak < 0)
+		return sc.peak == NO_MM ? -ESRCH : (int)sc.peak;
+	s->full = 0;
+	for (long i = 1; !ret && i <= count; i++) {
+		pid_t tid = (pid_t)((from + i - 1) % (pid_max - 1) + 1);
+		char path[64];
+		long r;
+
+		if (tid == pid)
+			continue;
+		r = kcmp_vm(pid, tid, KCMP_VM);
+		if (r == -ESRCH)
+			continue;
+		s->compared++;
+		if (r > 0)
+			continue;
+		if (r == 0) {
+			if (!own_thread(pid, tid))
+				found(&sc, tgid_of(tid));
+		} else if (r == -EPERM || r == -EACCES) {
+			snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+			compare_denied(&sc, tgid_of(tid), path);
+		} else {
+			ret = (int)r;
+		}
+	}
+	for (int i = 0; !ret && i < s->ndenied; i++) {
+		char path[64];
+
+		snprintf(path, sizeof(path), "/proc/%d/status", (int)s->denied[i]);
+		if (compare_denied(&sc, s->denied_tgid[i], path) && s->denied[i] == s->denied_tgid[i])
+			ret = compare_threads(&sc, s->denied_tgid[i]);	/* its leader exited */
+	}
+	if (!ret && vm_peak(status) != sc.peak)
+		s->changed = 1;
 	return ret;
 }

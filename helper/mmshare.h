@@ -19,7 +19,13 @@ struct mmshare {
 	pid_t pid[MMSHARE_LIST];	/* the first MMSHARE_LIST of them */
 	pid_t unproven;			/* kcmp was denied for it and its VmPeak matches */
 	int changed;			/* the mm's VmPeak changed while every thread was stopped */
-	int compared;			/* processes compared */
+	int compared;			/* processes (and, in a recheck, new tasks) compared */
+	int full;			/* the last stopped check was a full scan */
+	/* for mmshare_recheck(): what the scan could not settle, and when it began */
+	int ndenied;			/* tasks kcmp may not compare; > MMSHARE_LIST: too many */
+	pid_t denied[MMSHARE_LIST], denied_tgid[MMSHARE_LIST];
+	long last_pid;			/* ns_last_pid when the scan began, -1 if unknown */
+	long long t_begin_ns;
 };
 
 /*
@@ -30,6 +36,16 @@ struct mmshare {
  * itself failed.
  */
 int mmshare_scan(pid_t pid, int stopped, struct mmshare *s);
+
+/*
+ * The same answer as mmshare_scan(@pid, 1, @s), for a target stopped since
+ * an unstopped mmshare_scan() that found nothing: only the tasks created
+ * since that scan began are compared (a process's mm never becomes another
+ * one's, so only a new task can have joined the target's), and the denied
+ * ones again by VmPeak. Falls back to a full scan whenever that cannot be
+ * proven enough (see mmshare.c).
+ */
+int mmshare_recheck(pid_t pid, struct mmshare *s);
 
 /* Share nothing? (nothing found, nothing unproven, nothing changed) */
 static inline int mmshare_none(const struct mmshare *s)

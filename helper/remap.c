@@ -560,8 +560,9 @@ static int verdict_or_refuse(const struct caller *c, pid_t pid, int *pidfd_out, 
  */
 static void check_unshared(pid_t pid, int stopped)
 {
-	struct mmshare sh;
-	int err = mmshare_scan(pid, stopped, &sh);
+	static struct mmshare sh;
+	int before = sh.compared;
+	int err = stopped ? mmshare_recheck(pid, &sh) : mmshare_scan(pid, 0, &sh);
 
 	if (err == -ENOSYS)
 		refuse(EOPNOTSUPP, "cannot prove that process %d shares its address space with no "
@@ -583,9 +584,12 @@ static void check_unshared(pid_t pid, int stopped)
 		refuse(EBUSY, "cannot prove that process %d's address space is not shared with pid %d: "
 		       "kcmp(2) may not compare them and their VmPeak is the same", (int)pid,
 		       (int)sh.unproven);
-	if (stopped)
+	if (stopped && sh.full)
 		add_check("shared_mm", 1, "address space shared with no other process (%d compared)",
 			  sh.compared);
+	else if (stopped)
+		add_check("shared_mm", 1, "address space shared with no other process (%d compared, "
+			  "then %d new since)", before, sh.compared - before);
 }
 
 void cmd_remap(const struct caller *c, const struct remap_req *rq)
