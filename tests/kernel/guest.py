@@ -64,12 +64,17 @@ _live_lock = threading.Lock()
 _host_built = False
 
 
-def _run(cmd: list[str], timeout: float, merge_stderr: bool = False) -> tuple[int, str, str]:
-    """Run CMD, killable by stop_guests(); its status, stdout and stderr."""
+def _run(cmd: list[str], timeout: float, log: Path | None = None) -> tuple[int, str, str]:
+    """Run CMD, killable by stop_guests(); its status, stdout and stderr.
+
+    With LOG, stdout and stderr both go to that file as they come (a guest's
+    console can be followed while it runs) and come back as stdout.
+    """
+    sink = log.open("w") if log is not None else None
     proc = subprocess.Popen(
         cmd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
+        stdout=sink if sink is not None else subprocess.PIPE,
+        stderr=subprocess.STDOUT if sink is not None else subprocess.PIPE,
         text=True,
         errors="replace",
     )
@@ -83,6 +88,10 @@ def _run(cmd: list[str], timeout: float, merge_stderr: bool = False) -> tuple[in
     finally:
         with _live_lock:
             _live.discard(proc)
+        if sink is not None:
+            sink.close()
+    if log is not None:
+        out = log.read_text(errors="replace")
     return proc.returncode, out or "", err or ""
 
 
@@ -132,7 +141,9 @@ def run_guest(
     for k, v in (env or {}).items():
         cmd += ["--env", f"{k}={v}"]
     cmd += [str(build.path), "--", *argv]
-    rc, console, _ = _run(cmd, timeout=timeout + 120, merge_stderr=True)
+    # Followable while the guest runs: tail -f SCRATCH/console.log
+    log = scratch / "console.log"
+    rc, console, _ = _run(cmd, timeout=timeout + 120, log=log)
     dmesg_file = scratch / "dmesg"
     dmesg = dmesg_file.read_text(errors="replace") if dmesg_file.exists() else ""
     return GuestRun(returncode=rc, console=console, dmesg=dmesg)

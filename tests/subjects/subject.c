@@ -563,7 +563,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: subject --status FILE [--threads N] [--blocker] [--blocker-ms MS]\n"
 		"               [--signals] [--exit-after-ms MS] [--move-every-ms MS]\n"
-		"               [--busy | --idle-in-vdso] [--move-via-vsyscall]\n");
+		"               [--busy | --idle-in-vdso | --idle-ms MS] [--move-via-vsyscall]\n");
 	exit(2);
 }
 
@@ -593,6 +593,7 @@ int main(int argc, char **argv)
 		{ "exit-after-ms", required_argument, NULL, 'x' },
 		{ "busy", no_argument, NULL, 'y' },
 		{ "idle-in-vdso", no_argument, NULL, 'i' },
+		{ "idle-ms", required_argument, NULL, 'I' },
 		{ "move-every-ms", required_argument, NULL, 'm' },
 		{ "move-via-vsyscall", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -601,6 +602,7 @@ int main(int argc, char **argv)
 	const char *status_path = NULL;
 	long nthreads = 0, exit_after = 0, move_every = 0;
 	int use_blocker = 0, use_signals = 0, busy = 0, idle_in_vdso = 0, c;
+	long idle_us = 100;
 	pthread_t tids[MAX_THREADS], btid;
 	/* the main thread's calls keep step with its heartbeat */
 	struct tstate t = { .flush_every = 1 };
@@ -620,6 +622,10 @@ int main(int argc, char **argv)
 		case 'm': move_every = parse_num("--move-every-ms", optarg, 1, LONG_MAX); break;
 		case 'y': busy = 1; break;
 		case 'i': idle_in_vdso = 1; break;
+		case 'I':
+			idle_us = parse_num("--idle-ms", optarg, 1, 3600000) * 1000;
+			idle_in_vdso = 1;
+			break;
 		case 'v': move_via_vsyscall = 1; break;
 		default: usage();
 		}
@@ -688,7 +694,7 @@ int main(int argc, char **argv)
 			break;
 		if (idle_in_vdso) {
 			/* i386: glibc sleeps inside __kernel_vsyscall */
-			struct timespec d = { 0, 100000 };
+			struct timespec d = { idle_us / 1000000, idle_us % 1000000 * 1000 };
 
 			clock_nanosleep(CLOCK_MONOTONIC, 0, &d, NULL);
 		} else if (!busy) {
