@@ -14,7 +14,11 @@
  * every type fits. Prints one line per figure and a final RESULT line of
  * key=value pairs for scripts.
  *
- * usage: remap_bench [ITERATIONS]   (default 2000)
+ * usage: remap_bench [ITERATIONS [EXTRA_VMAS]]   (default 2000, 0)
+ *
+ * EXTRA_VMAS single-page mappings are added first (alternating protections
+ * keep them from merging): a process's mapping count is what any walk of
+ * its address space pays for.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -177,18 +181,30 @@ static double per_op_ns(uint64_t t0, uint64_t t1, long n)
 int main(int argc, char **argv)
 {
 	long iters = argc > 1 ? strtol(argv[1], NULL, 0) : 2000;
+	long extra = argc > 2 ? strtol(argv[2], NULL, 0) : 0;
 	struct block b;
 	struct utsname u;
 	uint64_t t0, t1;
 
-	if (iters < 2 || iters % 2) {
-		fprintf(stderr, "usage: remap_bench [ITERATIONS] (even, >= 2)\n");
+	if (iters < 2 || iters % 2 || extra < 0 || extra > 60000) {
+		fprintf(stderr, "usage: remap_bench [ITERATIONS [EXTRA_VMAS]] (even, >= 2; 0..60000)\n");
 		return 2;
+	}
+	if (extra) {
+		long pg = sysconf(_SC_PAGESIZE);
+		char *run = mmap(NULL, extra * pg, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (run == MAP_FAILED)
+			die("mmap of the extra mappings");
+		for (long i = 1; i < extra; i += 2)
+			if (mprotect(run + i * pg, pg, PROT_READ | PROT_WRITE))
+				die("mprotect of the extra mappings");
 	}
 	for (int t = 0; t < 3; t++)
 		get_info(t, &layout[t]);
 	uname(&u);
-	printf("remap_bench: kernel %s, %ld iterations per figure\n", u.release, iters);
+	printf("remap_bench: kernel %s, %ld iterations per figure, %ld extra mappings\n",
+	       u.release, iters, extra);
 	for (int t = 0; t < 3; t++)
 		printf("layout %-6s before %6" PRIu64 " after %6" PRIu64 " alignment %" PRIu64 "\n",
 		       type_name[t], layout[t].space_needed_before,
@@ -272,10 +288,10 @@ int main(int argc, char **argv)
 	printf("info    getppid                     %10.0f ns/op\n", null_ns);
 	printf("info    vdso_get_info               %10.0f ns/op  vdso_get_info/getppid %.2f\n",
 	       info_ns, info_ns / null_ns);
-	printf("RESULT iterations=%ld vmas=%d move_stock_ns=%.0f move_remap_ns=%.0f "
+	printf("RESULT iterations=%ld extra_vmas=%ld vmas=%d move_stock_ns=%.0f move_remap_ns=%.0f "
 	       "move_ratio=%.3f switch_stock_ns=%.0f switch_remap_ns=%.0f switch_ratio=%.3f "
 	       "getppid_ns=%.0f get_info_ns=%.0f get_info_ratio=%.3f\n",
-	       iters, b.nvmas, move_stock_ns, move_sys_ns, move_stock_ns / move_sys_ns,
+	       iters, extra, b.nvmas, move_stock_ns, move_sys_ns, move_stock_ns / move_sys_ns,
 	       switch_stock_ns, switch_sys_ns, switch_stock_ns / switch_sys_ns,
 	       null_ns, info_ns, info_ns / null_ns);
 	return 0;
