@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMPS := build/stamps
 
 .PHONY: all setup run test lint test-kernel bench bench-helper bench-tui \
-	screenshots install-helper fuzz kernel-debug-test helper subjects clean
+	screenshots install-helper fuzz kernel-debug-test kernel-bisect helper subjects clean
 
 all: setup
 
@@ -72,6 +72,9 @@ fuzz: setup
 
 kernel-debug-test: setup
 	$(MAKE) -C kernel-patch debug-test
+
+kernel-bisect: setup
+	$(MAKE) -C kernel-patch bisect
 
 clean:
 	rm -rf build helper/build tests/subjects/build
