@@ -247,7 +247,9 @@ class Sandbox:
     """A private /etc and /dev/log for helper runs (see the module docstring)."""
 
     def __init__(self) -> None:
-        self.root = Path(tempfile.mkdtemp(prefix="vdsosec-ns-", dir="/var/tmp"))
+        # Not /var/tmp: in the test guest that is on an overlay, which
+        # cannot be an overlay's upper layer; /run is tmpfs there.
+        self.root = Path(tempfile.mkdtemp(prefix="vdsosec-ns-", dir="/run"))
         self.root.chmod(0o755)
         self.etc = self.root / "etc-upper"
         self.dev = self.root / "dev-upper"
