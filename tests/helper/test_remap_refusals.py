@@ -20,6 +20,7 @@ from helperlib import (
     vdso_base,
 )
 from subjectlib import Subject
+from users import compile_c_file
 
 HERE = Path(__file__).resolve().parent
 NR_NANOSLEEP = {"x86_64": 230, "i386": 407}
@@ -155,11 +156,7 @@ def test_protected_target(
     helper_path: Path, tmp_path: Path, target: str, states: tuple[str, ...], reason: str
 ) -> None:
     """Refused, the target untouched and still running."""
-    binary = tmp_path / target
-    subprocess.run(
-        ["gcc", "-O2", "-Wall", "-Werror", "-o", str(binary), str(HERE / f"{target}.c")],
-        check=True,
-    )
+    binary = compile_c_file(HERE / f"{target}.c", tmp_path / target)
     p = subprocess.Popen([str(binary)], stdout=subprocess.PIPE, text=True)
     try:
         assert p.stdout is not None

@@ -29,6 +29,7 @@ from helperlib import (
     thread_syscalls,
     vdso_base,
 )
+from users import compile_c_file
 
 HERE = Path(__file__).resolve().parent
 NR_VFORK = 58
@@ -37,21 +38,7 @@ NR_VFORK = 58
 @pytest.fixture(scope="module")
 def mm_target(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("mm") / "mm_target"
-    subprocess.run(
-        [
-            "gcc",
-            "-O2",
-            "-Wall",
-            "-Wextra",
-            "-Werror",
-            "-pthread",
-            "-o",
-            str(out),
-            str(HERE / "mm_target.c"),
-        ],
-        check=True,
-    )
-    return out
+    return compile_c_file(HERE / "mm_target.c", out, "-pthread")
 
 
 @dataclass
@@ -101,6 +88,14 @@ def remap_args(pid: int, dry_run: bool) -> list[str]:
 # ---- one address space, two thread groups ----
 
 
+def refused_from_both_sides(helper: Path, t: Target, dry_run: bool) -> None:
+    """Either pid as the target: EBUSY, naming the other."""
+    for target, other in ((t.pid, t.other), (t.other, t.pid)):
+        msg = refused(helper, "EBUSY", *remap_args(target, dry_run))
+        assert f"process {target} shares its address space" in msg
+        assert f"with pid {other} " in msg
+
+
 @pytest.mark.parametrize("dry_run", [True, False], ids=["dry-run", "real"])
 def test_clone_vm_pair_refused(
     helper_path: Path, mm_target: Path, tmp_path: Path, dry_run: bool
@@ -108,10 +103,7 @@ def test_clone_vm_pair_refused(
     with running(mm_target, "clone-vm", tmp_path) as t:
         before = {p: snapshot(p, []) for p in (t.pid, t.other)}
         base = vdso_base(t.pid)
-        for target, other in ((t.pid, t.other), (t.other, t.pid)):
-            msg = refused(helper_path, "EBUSY", *remap_args(target, dry_run))
-            assert f"process {target} shares its address space" in msg
-            assert f"with pid {other} " in msg
+        refused_from_both_sides(helper_path, t, dry_run)
         for p, snap in before.items():
             assert_unchanged(p, snap)
         assert vdso_base(t.pid) == vdso_base(t.other) == base
@@ -127,10 +119,7 @@ def test_vfork_pair_refused(
         parent_call = thread_syscalls(t.pid)[t.pid]
         assert parent_call.split()[0] == str(NR_VFORK), parent_call
         before = {p: snapshot(p, []) for p in (t.pid, t.other)}
-        for target, other in ((t.pid, t.other), (t.other, t.pid)):
-            msg = refused(helper_path, "EBUSY", *remap_args(target, dry_run))
-            assert f"process {target} shares its address space" in msg
-            assert f"with pid {other} " in msg
+        refused_from_both_sides(helper_path, t, dry_run)
         for p, snap in before.items():
             assert_unchanged(p, snap)
         # the parent is still inside the same vfork call: same arguments, sp and pc

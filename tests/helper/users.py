@@ -451,25 +451,15 @@ def wait_for(cond: Any, what: str, timeout: float = 5.0) -> None:
         time.sleep(0.01)
 
 
+def compile_c_file(src: Path, out: Path, *extra: str) -> Path:
+    """Build a test's C program from SRC (hardened flags, like the helper)."""
+    flags = ["-O2", "-Wall", "-Wextra", "-Werror", "-fPIE", "-pie"]
+    subprocess.run(["gcc", *flags, "-o", str(out), str(src), *extra], check=True)
+    return out
+
+
 def compile_c(source: str, out: Path, *extra: str) -> Path:
-    """Build a small C program for a test (hardened flags, like the helper)."""
+    """Build a small C program from its text, with _GNU_SOURCE defined."""
     src = out.with_suffix(".c")
     src.write_text(source)
-    subprocess.run(
-        [
-            "gcc",
-            "-O2",
-            "-Wall",
-            "-Wextra",
-            "-Werror",
-            "-D_GNU_SOURCE",
-            "-fPIE",
-            "-pie",
-            "-o",
-            str(out),
-            str(src),
-            *extra,
-        ],
-        check=True,
-    )
-    return out
+    return compile_c_file(src, out, "-D_GNU_SOURCE", *extra)
