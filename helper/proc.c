@@ -55,7 +55,7 @@ int proc_exe_mode(pid_t pid)
 	return elf_header_type(h, (size_t)n);
 }
 
-static ssize_t read_small(const char *path, char *buf, size_t len)
+ssize_t proc_read_small(const char *path, char *buf, size_t len)
 {
 	ssize_t n;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -77,7 +77,7 @@ int proc_comm(pid_t pid, char *buf, size_t len)
 	ssize_t n;
 
 	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-	n = read_small(path, buf, len);
+	n = proc_read_small(path, buf, len);
 	if (n < 0)
 		return (int)n;
 	buf[strcspn(buf, "\n")] = '\0';
@@ -129,7 +129,7 @@ static char *status_line(pid_t pid, const char *key, char *buf, size_t len, int 
 
 	*err = 0;
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	n = read_small(path, buf, len);
+	n = proc_read_small(path, buf, len);
 	if (n < 0) {
 		*err = (int)n;
 		return NULL;
@@ -228,7 +228,7 @@ int proc_thread_state(pid_t pid, pid_t tid, char *state)
 	ssize_t n;
 
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
-	n = read_small(path, buf, sizeof(buf));
+	n = proc_read_small(path, buf, sizeof(buf));
 	if (n < 0)
 		return (int)n;
 	p = strrchr(buf, ')');	/* comm may hold spaces and parentheses */
@@ -245,7 +245,7 @@ int proc_thread_syscall(pid_t pid, pid_t tid, long *nr, unsigned long *ip)
 
 	*ip = 0;
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)pid, (int)tid);
-	n = read_small(path, buf, sizeof(buf));
+	n = proc_read_small(path, buf, sizeof(buf));
 	if (n < 0)
 		return (int)n;
 	if (strncmp(buf, "running", 7) == 0) {
@@ -294,7 +294,7 @@ unsigned long proc_mmap_min_addr(void)
 	char buf[64];
 	unsigned long v;
 
-	if (read_small("/proc/sys/vm/mmap_min_addr", buf, sizeof(buf)) <= 0)
+	if (proc_read_small("/proc/sys/vm/mmap_min_addr", buf, sizeof(buf)) <= 0)
 		return 65536;
 	v = strtoul(buf, NULL, 10);
 	return v < 4096 ? 4096 : v;

@@ -12,6 +12,8 @@
 #define MODE_X32	2
 #define MODE_UNKNOWN	(-1)
 
+/* One read of a small /proc file into buf, NUL-terminated: length or -errno. */
+ssize_t proc_read_small(const char *path, char *buf, size_t len);
 const char *mode_name(int mode);	/* "unknown" for MODE_UNKNOWN */
 int  proc_exe_mode(pid_t pid);		/* from /proc/P/exe's ELF header */
 int  proc_comm(pid_t pid, char *buf, size_t len);
