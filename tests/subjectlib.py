@@ -298,3 +298,24 @@ class Subject:
             if name == "[vdso]":
                 return lo
         return None
+
+    def wait_in_vdso_syscall(
+        self, nrs: tuple[int, ...] | None = None, timeout: float = 10.0
+    ) -> list[str]:
+        """Wait until the main thread is blocked in a syscall (one of NRS, if
+        given) entered from inside [vdso]; its /proc/PID/syscall fields."""
+        deadline = time.monotonic() + timeout
+        while True:
+            lo, hi = next((lo, hi) for lo, hi, n in self.maps_block() if n == "[vdso]")
+            with open(f"/proc/{self.pid}/syscall") as f:
+                fields = f.read().split()
+            # "NR args... sp pc" while blocked in a syscall, "running" otherwise
+            if (
+                len(fields) == 9
+                and (nrs is None or int(fields[0]) in nrs)
+                and lo <= int(fields[8], 16) < hi
+            ):
+                return fields
+            if time.monotonic() > deadline:
+                raise SubjectError(f"{self.name}: never seen in a syscall from [vdso]: {fields}")
+            time.sleep(0.001)

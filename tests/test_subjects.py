@@ -240,16 +240,7 @@ def test_x32_is_valid_x32_elf(name: str) -> None:
 def test_i386_idles_inside_the_vdso() -> None:
     with Subject.spawn("subject-i386", "--idle-in-vdso") as s:
         s.wait_ready()
-        deadline = time.monotonic() + 5
-        while True:
-            lo_hi = next((lo, hi) for lo, hi, n in s.maps_block() if n == "[vdso]")
-            with open(f"/proc/{s.pid}/syscall") as f:
-                fields = f.read().split()
-            # "NR args... sp pc" while blocked in a syscall, "running" otherwise
-            if len(fields) == 9 and lo_hi[0] <= int(fields[8], 16) < lo_hi[1]:
-                break
-            assert time.monotonic() < deadline, "never seen blocked inside [vdso]"
-            time.sleep(0.001)
+        s.wait_in_vdso_syscall(timeout=5)
         s.self_move()
         s.assert_healthy(min_progress=100)
         assert s.stop() == 0

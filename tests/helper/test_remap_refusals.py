@@ -90,17 +90,10 @@ def test_overlapping_old_text_with_proxy(
 
 
 def main_blocked_in_vdso(s: Subject) -> Snapshot:
-    """Wait until the main thread sleeps in clock_nanosleep from inside [vdso]."""
-    deadline = time.monotonic() + 10
-    while True:
-        fields = Path(f"/proc/{s.pid}/syscall").read_text().split()
-        lo, hi = next((lo, hi) for lo, hi, n in s.maps_block() if n == "[vdso]")
-        # "NR args... sp pc" while blocked in a syscall, "running" otherwise
-        # glibc's clock_nanosleep: the time64 call (407) or the old one (267)
-        if fields[0] in ("407", "267") and lo <= int(fields[-1], 16) < hi:
-            return snapshot(s.pid, [s.pid])
-        assert time.monotonic() < deadline, f"never seen asleep inside [vdso]: {fields}"
-        time.sleep(0.005)
+    """Once the main thread sleeps in glibc's clock_nanosleep (the time64
+    call, 407, or the old one, 267) from inside [vdso]: its snapshot."""
+    s.wait_in_vdso_syscall(nrs=(407, 267))
+    return snapshot(s.pid, [s.pid])
 
 
 def test_thread_blocked_inside_the_vdso(helper_path: Path, subjects_built: Path) -> None:
