@@ -61,6 +61,7 @@ class GuestRun:
 
 _live: set[subprocess.Popen[str]] = set()
 _live_lock = threading.Lock()
+_host_lock = threading.Lock()
 _host_built = False
 
 
@@ -105,7 +106,7 @@ def stop_guests() -> None:
 def build_host_programs() -> None:
     """What the guest runs from the host tree (it sees the tree read-only)."""
     global _host_built
-    with _live_lock:
+    with _host_lock:
         if _host_built:
             return
         for sub in ("helper", "tests/subjects", "kernel-patch"):

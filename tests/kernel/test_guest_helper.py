@@ -15,6 +15,7 @@ in and would build its sanitizer targets under emulation.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -96,8 +97,9 @@ def host_collection() -> set[str]:
     return ids
 
 
+@functools.cache
 def guest_cases(scratch: Path, run: GuestRun) -> dict[str, str]:
-    """Each test case the guest ran: "passed", or what went wrong."""
+    """Each test case the guest ran: "passed", or what went wrong (read once)."""
     xml = scratch / "suites.xml"
     assert xml.exists(), f"the suites left no report\n{run.explain()}"
     cases = {}
