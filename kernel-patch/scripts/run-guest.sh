@@ -115,7 +115,11 @@ qemu_base=(qemu-system-x86_64 -nodefaults -display none -no-reboot
 	-kernel "$build/bzImage" -initrd "$initrd"
 	-virtfs local,path=/,mount_tag=hostroot,security_model=passthrough,readonly=on,multidevs=remap
 	-virtfs "local,path=$scratch,mount_tag=scratch,security_model=passthrough,multidevs=remap")
-append="console=ttyS0 panic=-1 vdsotui.scratch=$scratch"
+# tsc=reliable: under TCG the clocksource watchdog's cross-CPU reads are
+# slow enough to mark the TSC unstable; the kernel then falls back to HPET
+# and every vdso clock call becomes a system call, so the vdso's own clock
+# code (what the tests check after each move and switch) would not run.
+append="console=ttyS0 panic=-1 tsc=reliable vdsotui.scratch=$scratch"
 qemu_pid=
 cleanup() {
 	if [ -n "$qemu_pid" ] && kill -0 "$qemu_pid" 2>/dev/null; then

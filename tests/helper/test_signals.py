@@ -71,6 +71,9 @@ def test_signal_mid_operation_leaves_target_running(
                 assert after == before
                 outcomes["interrupted"] += 1
             s.assert_healthy(min_progress=200)
+            # enough seen: more rounds would only repeat what was checked
+            if caught >= 12 and outcomes["interrupted"] >= 1:
+                break
         assert s.stop() == 0, s.status().last_error
     # the signal really arrived while the target was held, many times over
     assert caught >= 12, (caught, outcomes)

@@ -27,6 +27,12 @@ KERNEL_SPLATS = (
     "general protection fault",
 )
 
+# A guest shell command that leaves the clocksource in use in the scratch dir.
+CLOCKSOURCE_TO_SCRATCH = (
+    "cat /sys/devices/system/clocksource/clocksource0/current_clocksource "
+    '> "$VDSOTUI_GUEST_SCRATCH/clocksource"'
+)
+
 
 @dataclass(frozen=True)
 class Build:
@@ -148,3 +154,15 @@ def run_guest(
     dmesg_file = scratch / "dmesg"
     dmesg = dmesg_file.read_text(errors="replace") if dmesg_file.exists() else ""
     return GuestRun(returncode=rc, console=console, dmesg=dmesg)
+
+
+def assert_vdso_clock_on_tsc(run: GuestRun, scratch: Path) -> None:
+    """The run ended on the TSC clocksource: the vdso read the time itself.
+
+    On any other clocksource (HPET after the watchdog gave up on the TSC)
+    the vdso's clock functions fall back to system calls, and the time
+    checks after each move or switch would not have exercised the vdso.
+    """
+    found = scratch / "clocksource"
+    assert found.exists(), f"the run did not record its clocksource\n{run.explain()}"
+    assert found.read_text().strip() == "tsc", run.dmesg[-4000:]
