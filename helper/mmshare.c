@@ -78,14 +78,15 @@ static void found(struct scan *sc, pid_t pid)
 }
 
 /*
- * kcmp was denied for this task (an LSM, or a task beyond the helper's
- * privilege). With the target stopped its mm's VmPeak cannot move unless a
- * sharer moves it, and VmPeak never decreases: a task whose VmPeak, read
- * between the target's two readings, differs from them uses another mm.
- * Returns 1 when the task has no mm.
+ * kcmp was denied for task TID of group TGID (an LSM, or a task beyond the
+ * helper's privilege). With the target stopped its mm's VmPeak cannot move
+ * unless a sharer moves it, and VmPeak never decreases: a task whose VmPeak,
+ * read between the target's two readings, differs from them uses another
+ * mm. Returns 1 when the task has no mm.
  */
-static int compare_denied(struct scan *sc, pid_t tgid, const char *status)
+static int compare_denied(struct scan *sc, pid_t tgid, pid_t tid)
 {
+	char status[64];
 	long peak;
 
 	if (!sc->stopped) {
@@ -93,11 +94,12 @@ static int compare_denied(struct scan *sc, pid_t tgid, const char *status)
 		int i = sc->s->ndenied++;
 
 		if (i < MMSHARE_LIST) {
-			sc->s->denied[i] = (pid_t)strtol(status + 6, NULL, 10);
+			sc->s->denied[i] = tid;
 			sc->s->denied_tgid[i] = tgid;
 		}
 		return 0;
 	}
+	snprintf(status, sizeof(status), "/proc/%d/status", (int)tid);
 	peak = vm_peak(status);
 	if (peak == NO_MM)
 		return 1;
@@ -134,8 +136,7 @@ static int compare_threads(struct scan *sc, pid_t tgid)
 			break;
 		}
 		if (r == -EPERM || r == -EACCES) {
-			snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
-			compare_denied(sc, tgid, path);
+			compare_denied(sc, tgid, tid);
 		} else if (r < 0 && r != -ESRCH) {
 			ret = (int)r;
 			break;
@@ -147,7 +148,6 @@ static int compare_threads(struct scan *sc, pid_t tgid)
 
 static int compare_process(struct scan *sc, pid_t pid)
 {
-	char path[64];
 	long r = kcmp_vm(sc->target, pid, KCMP_VM);
 
 	sc->s->compared++;
@@ -157,10 +157,8 @@ static int compare_process(struct scan *sc, pid_t pid)
 	}
 	if (r == -ESRCH)
 		return 0;
-	if (r == -EPERM || r == -EACCES) {
-		snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-		return compare_denied(sc, pid, path) ? compare_threads(sc, pid) : 0;
-	}
+	if (r == -EPERM || r == -EACCES)
+		return compare_denied(sc, pid, pid) ? compare_threads(sc, pid) : 0;
 	if (r < 0)
 		return (int)r;
 	if (r != sc->r_null)
@@ -302,7 +300,6 @@ int mmshare_recheck(pid_t pid, struct mmshare *s)
 	s->full = 0;
 	for (long i = 1; !ret && i <= count; i++) {
 		pid_t tid = (pid_t)((from + i - 1) % (pid_max - 1) + 1);
-		char path[64];
 		long r;
 
 		if (tid == pid)
@@ -317,17 +314,14 @@ int mmshare_recheck(pid_t pid, struct mmshare *s)
 			if (!own_thread(pid, tid))
 				found(&sc, tgid_of(tid));
 		} else if (r == -EPERM || r == -EACCES) {
-			snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
-			compare_denied(&sc, tgid_of(tid), path);
+			compare_denied(&sc, tgid_of(tid), tid);
 		} else {
 			ret = (int)r;
 		}
 	}
 	for (int i = 0; !ret && i < s->ndenied; i++) {
-		char path[64];
-
-		snprintf(path, sizeof(path), "/proc/%d/status", (int)s->denied[i]);
-		if (compare_denied(&sc, s->denied_tgid[i], path) && s->denied[i] == s->denied_tgid[i])
+		if (compare_denied(&sc, s->denied_tgid[i], s->denied[i]) &&
+		    s->denied[i] == s->denied_tgid[i])
 			ret = compare_threads(&sc, s->denied_tgid[i]);	/* its leader exited */
 	}
 	if (!ret && vm_peak(status) != sc.peak)
