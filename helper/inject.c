@@ -48,10 +48,11 @@ static char thread_state(pid_t pid, pid_t tid)
  * Wait until @tid sits in its interrupt stop. Signals that reach it first
  * are handed back to it unchanged (the pending interrupt stops it right
  * after). Returns 0, -ESRCH if the thread died, or -ETIME if it did not stop
- * within STOP_TIMEOUT_MS: a thread sleeping uninterruptibly (a vfork parent
- * waits for its child so) cannot stop, and an exiting leader becomes a
- * zombie that waitpid() does not report while other threads live. SIGCHLD,
- * blocked by target_seize(), says when to look again.
+ * within STOP_TIMEOUT_MS: a thread sleeping uninterruptibly (a fault on a
+ * userfaultfd page taken by get_user_pages() waits so) cannot stop, and an
+ * exiting leader becomes a zombie that waitpid() does not report while
+ * other threads live. SIGCHLD, blocked by target_seize(), says when to look
+ * again.
  */
 #define STOP_TIMEOUT_MS 1000
 #define STOP_POLL_MS 20
@@ -191,7 +192,8 @@ int target_seize(struct target *t, pid_t pid, char *why, size_t whylen)
 				th->unstoppable = 1;
 				err = -EBUSY;
 				snprintf(why, whylen, "thread %d did not stop within %d ms (state %c): it "
-					 "sleeps uninterruptibly, e.g. a vfork parent waiting for its child",
+					 "sleeps uninterruptibly in the kernel (a userfaultfd page, a "
+					 "hung file system)",
 					 (int)th->tid, STOP_TIMEOUT_MS, thread_state(pid, th->tid));
 				goto fail;
 			}

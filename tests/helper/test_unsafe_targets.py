@@ -4,7 +4,8 @@ A process that shares its address space with another thread group (clone
 with CLONE_VM but not CLONE_THREAD, or a vfork child before exec) has one
 vdso for both groups, and the helper stops only the target's threads. A
 process whose thread-group leader has exited has no memory reachable through
-its pid any more. A plain thread group is the control: it still moves.
+its pid any more. A thread that cannot stop ends the operation. A plain
+thread group is the control: it still moves.
 """
 
 from __future__ import annotations
@@ -171,6 +172,36 @@ def test_exited_leader_refused(
         assert task_status(t.pid, t.pid, "State")[0] == "Z"
         assert task_status(t.pid, t.pid, "TracerPid") == "0"
         t.assert_progress((1,))
+
+
+# ---- a thread that cannot stop ----
+
+
+@pytest.mark.parametrize("dry_run", [True, False], ids=["dry-run", "real"])
+def test_unstoppable_thread_ends_the_operation(
+    helper_path: Path, mm_target: Path, tmp_path: Path, dry_run: bool
+) -> None:
+    """A thread waiting killably in the kernel for a userfaultfd page: the seize
+    gives up after a second with nothing changed and nothing left stopped, and
+    once the page is there the thread goes on as if the helper never came."""
+    with running(mm_target, "stuck", tmp_path) as t:
+        deadline = time.monotonic() + 5.0
+        while task_status(t.pid, t.other, "State")[0] != "D":
+            assert time.monotonic() < deadline, "the thread did not block on its page"
+            time.sleep(0.01)
+        before = snapshot(t.pid, [])
+        base = vdso_base(t.pid)
+        msg = refused(helper_path, "EBUSY", *remap_args(t.pid, dry_run))
+        assert msg.startswith(f"thread {t.other} did not stop within 1000 ms (state D)"), msg
+        assert_unchanged(t.pid, before)
+        assert vdso_base(t.pid) == base
+        assert task_status(t.pid, t.other, "TracerPid") == "0"
+        t.assert_progress((0,))
+        # SIGUSR1: the target fills the page; a stop left pending would hold
+        # the thread as soon as its vmsplice() returned
+        os.kill(t.pid, signal.SIGUSR1)
+        t.assert_progress((0, 1))
+        assert_running_untraced(t.pid)
 
 
 # ---- the control: one thread group, two threads ----
