@@ -137,6 +137,12 @@ class Subject:
         workdir = Path(tempfile.mkdtemp(prefix=f"vdsosubj-{name}-"))
         status_path = workdir / "status"
         argv = [str(exe)]
+        # VDSOTUI_SUBJECT_NICE: the level to run subjects at (the patched
+        # guest sets 10). nice(1) execs the subject: same pid, and its threads
+        # inherit the level.
+        nice = os.environ.get("VDSOTUI_SUBJECT_NICE")
+        if nice:
+            argv = ["nice", "-n", nice, *argv]
         if status:
             argv += ["--status", str(status_path)]
         argv += list(args)
