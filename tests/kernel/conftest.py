@@ -43,6 +43,14 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     background.cleanup()
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    lines = background.timings()
+    if lines:
+        terminalreporter.write_sep("-", "guest jobs")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
 def pytest_report_header() -> list[str]:
     cache = os.environ.get("VDSOTUI_KCACHE", "/var/cache/vdsotui-kernel")
     return [f"kernel cache: {cache}"]
