@@ -147,15 +147,20 @@ def task_status(pid: int, tid: int, key: str) -> str:
     raise AssertionError(f"no {key} for thread {tid}")
 
 
+def wait_task_state(pid: int, tid: int, state: str, failure: str) -> None:
+    """Wait up to 5 s for thread TID's State to be STATE (one letter)."""
+    deadline = time.monotonic() + 5.0
+    while task_status(pid, tid, "State")[0] != state:
+        assert time.monotonic() < deadline, failure
+        time.sleep(0.01)
+
+
 @pytest.mark.parametrize("command", ["remap-dry-run", "remap", "show"])
 def test_exited_leader_refused(
     helper_path: Path, mm_target: Path, tmp_path: Path, command: str
 ) -> None:
     with running(mm_target, "zombie", tmp_path) as t:
-        deadline = time.monotonic() + 5.0
-        while task_status(t.pid, t.pid, "State")[0] != "Z":
-            assert time.monotonic() < deadline, "the leader did not exit"
-            time.sleep(0.01)
+        wait_task_state(t.pid, t.pid, "Z", "the leader did not exit")
         maps = Path(f"/proc/{t.pid}/task/{t.other}/maps").read_text()
         call = thread_syscalls(t.pid)
         assert set(call) == {t.pid, t.other}
@@ -185,10 +190,7 @@ def test_unstoppable_thread_ends_the_operation(
     gives up after a second with nothing changed and nothing left stopped, and
     once the page is there the thread goes on as if the helper never came."""
     with running(mm_target, "stuck", tmp_path) as t:
-        deadline = time.monotonic() + 5.0
-        while task_status(t.pid, t.other, "State")[0] != "D":
-            assert time.monotonic() < deadline, "the thread did not block on its page"
-            time.sleep(0.01)
+        wait_task_state(t.pid, t.other, "D", "the thread did not block on its page")
         before = snapshot(t.pid, [])
         base = vdso_base(t.pid)
         msg = refused(helper_path, "EBUSY", *remap_args(t.pid, dry_run))
