@@ -146,6 +146,11 @@ class Subject:
         if status:
             argv += ["--status", str(status_path)]
         argv += list(args)
+        # VDSOTUI_SUBJECT_SIGNAL_US: the SIGALRM period of --signals subjects
+        # (the patched guest sets 500; the subject's own default is 100).
+        signal_us = os.environ.get("VDSOTUI_SUBJECT_SIGNAL_US")
+        if signal_us and "--signals" in args:
+            argv += ["--signal-us", signal_us]
         uid = gid = None
         if user is not None:
             pw = pwd.getpwnam(user)

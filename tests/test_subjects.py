@@ -145,6 +145,19 @@ def test_signals_across_moves(name: str) -> None:
         assert s.stop() == 0
 
 
+def test_signal_period_is_honoured() -> None:
+    """--signal-us sets the SIGALRM period: never more signals than periods."""
+    period = 0.02
+    start = time.monotonic()
+    with Subject.spawn("subject-x86_64", "--signal-us", str(int(period * 1e6))) as s:
+        s.wait_ready()
+        got = s.wait_for("signals", lambda st: st.signals >= 5).signals
+        elapsed = time.monotonic() - start
+        assert got <= elapsed / period + 1, f"{got} signals in {elapsed:.3f} s"
+        s.assert_healthy()
+        assert s.stop() == 0
+
+
 def test_exit_after_ms() -> None:
     with Subject.spawn("subject-x86_64", "--exit-after-ms", "200") as s:
         s.wait_ready()
@@ -158,6 +171,7 @@ def test_exit_after_ms() -> None:
         ((), "--status FILE is required"),
         (("--status", "/tmp/x", "--threads", "many"), "--threads wants a number"),
         (("--status", "/tmp/x", "--threads", "65"), "--threads wants a number"),
+        (("--status", "/tmp/x", "--signal-us", "0"), "--signal-us wants a number"),
         (("--status", "/nonexistent/dir/st"), "cannot create status file"),
     ],
 )

@@ -562,7 +562,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: subject --status FILE [--threads N] [--blocker] [--blocker-ms MS]\n"
-		"               [--signals] [--exit-after-ms MS] [--move-every-ms MS]\n"
+		"               [--signals] [--signal-us US] [--exit-after-ms MS] [--move-every-ms MS]\n"
 		"               [--busy | --idle-in-vdso | --idle-ms MS] [--move-via-vsyscall]\n");
 	exit(2);
 }
@@ -590,6 +590,7 @@ int main(int argc, char **argv)
 		{ "blocker", no_argument, NULL, 'b' },
 		{ "blocker-ms", required_argument, NULL, 'B' },
 		{ "signals", no_argument, NULL, 'S' },
+		{ "signal-us", required_argument, NULL, 'u' },
 		{ "exit-after-ms", required_argument, NULL, 'x' },
 		{ "busy", no_argument, NULL, 'y' },
 		{ "idle-in-vdso", no_argument, NULL, 'i' },
@@ -602,7 +603,7 @@ int main(int argc, char **argv)
 	const char *status_path = NULL;
 	long nthreads = 0, exit_after = 0, move_every = 0;
 	int use_blocker = 0, use_signals = 0, busy = 0, idle_in_vdso = 0, c;
-	long idle_us = 100;
+	long idle_us = 100, signal_us = 100;
 	pthread_t tids[MAX_THREADS], btid;
 	/* the main thread's calls keep step with its heartbeat */
 	struct tstate t = { .flush_every = 1 };
@@ -618,6 +619,10 @@ int main(int argc, char **argv)
 			use_blocker = 1;
 			break;
 		case 'S': use_signals = 1; break;
+		case 'u':
+			signal_us = parse_num("--signal-us", optarg, 1, 1000000);
+			use_signals = 1;
+			break;
 		case 'x': exit_after = parse_num("--exit-after-ms", optarg, 1, LONG_MAX); break;
 		case 'm': move_every = parse_num("--move-every-ms", optarg, 1, LONG_MAX); break;
 		case 'y': busy = 1; break;
@@ -671,7 +676,10 @@ int main(int argc, char **argv)
 	       (use_blocker && !__atomic_load_n(&blocker_started, __ATOMIC_SEQ_CST)))
 		sched_yield();
 	if (use_signals) {
-		struct itimerval it = { { 0, 100 }, { 0, 100 } };
+		struct itimerval it = {
+			{ signal_us / 1000000, signal_us % 1000000 },
+			{ signal_us / 1000000, signal_us % 1000000 },
+		};
 
 		setitimer(ITIMER_REAL, &it, NULL);
 	}
