@@ -77,4 +77,4 @@ kernel-bisect: setup
 	$(MAKE) -C kernel-patch bisect
 
 clean:
-	rm -rf build helper/build tests/subjects/build
+	rm -rf build helper/build tests/subjects/build tests/helper/build

@@ -29,6 +29,13 @@ def subjects_built() -> Path:
 
 
 @pytest.fixture(scope="session")
+def targets_built() -> Path:
+    """The suites' own target programs (make -C tests/helper)."""
+    subprocess.run(["make", "-s", "-C", str(REPO / "tests" / "helper")], check=True)
+    return REPO / "tests" / "helper" / "build"
+
+
+@pytest.fixture(scope="session")
 def helper_path() -> Path:
     """The helper built from this tree (make -C helper), as the running user."""
     subprocess.run(["make", "-s", "-C", str(HELPER_DIR)], check=True)

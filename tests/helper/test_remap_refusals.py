@@ -20,9 +20,7 @@ from helperlib import (
     vdso_base,
 )
 from subjectlib import Subject
-from users import compile_c_file
 
-HERE = Path(__file__).resolve().parent
 NR_NANOSLEEP = {"x86_64": 230, "i386": 407}
 
 
@@ -147,11 +145,10 @@ def test_thread_blocked_inside_the_vdso(helper_path: Path, subjects_built: Path)
     ],
 )
 def test_protected_target(
-    helper_path: Path, tmp_path: Path, target: str, states: tuple[str, ...], reason: str
+    helper_path: Path, targets_built: Path, target: str, states: tuple[str, ...], reason: str
 ) -> None:
     """Refused, the target untouched and still running."""
-    binary = compile_c_file(HERE / f"{target}.c", tmp_path / target)
-    p = subprocess.Popen([str(binary)], stdout=subprocess.PIPE, text=True)
+    p = subprocess.Popen([str(targets_built / target)], stdout=subprocess.PIPE, text=True)
     try:
         assert p.stdout is not None
         state = p.stdout.readline().strip()

@@ -30,16 +30,13 @@ from helperlib import (
     thread_syscalls,
     vdso_base,
 )
-from users import compile_c_file
 
-HERE = Path(__file__).resolve().parent
 NR_VFORK = 58
 
 
 @pytest.fixture(scope="module")
-def mm_target(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("mm") / "mm_target"
-    return compile_c_file(HERE / "mm_target.c", out, "-pthread")
+def mm_target(targets_built: Path) -> Path:
+    return targets_built / "mm_target"
 
 
 @dataclass

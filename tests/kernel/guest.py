@@ -115,7 +115,7 @@ def build_host_programs() -> None:
     with _host_lock:
         if _host_built:
             return
-        for sub in ("helper", "tests/subjects", "kernel-patch"):
+        for sub in ("helper", "tests/subjects", "tests/helper", "kernel-patch"):
             subprocess.run(["make", "-s", "-C", str(REPO / sub)], check=True)
         _host_built = True
 
