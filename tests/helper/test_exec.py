@@ -78,11 +78,16 @@ def test_exec_python(helper_path: Path) -> None:
         "import time\n"
         "maps = open('/proc/self/maps').read()\n"
         "base = [l for l in maps.splitlines() if l.endswith('[vdso]')][0].split('-')[0]\n"
+        # half a second of calls (see test_remap's PY_CLOCK_LOOP: time, not
+        # a count, with a cap in case the clock stands still)
         "a = time.monotonic()\n"
-        "for _ in range(1_000_000):\n"
+        "end, n = a + 0.5, 0\n"
+        "while a < end:\n"
         "    b = time.monotonic()\n"
         "    assert b >= a\n"
         "    a = b\n"
+        "    n += 1\n"
+        "    assert n < 50_000_000, 'monotonic stuck'\n"
         "print(base)\n"
     )
     p = run_exec(helper_path, ADDR["x86_64"], [sys.executable, "-c", script])
