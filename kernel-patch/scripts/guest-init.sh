@@ -7,7 +7,8 @@
 # "stage2") mounts the kernel filesystems and the shared scratch directory
 # at its host path, runs the command and ends the guest (a reboot, which
 # QEMU's -no-reboot turns into an exit).
-# Exit status and kernel log go to the scratch directory.
+# Exit status, kernel log and the clocksource in use at the end go to the
+# scratch directory.
 PATH=/bin:/sbin:/usr/bin:/usr/sbin
 export PATH
 
@@ -69,5 +70,7 @@ cd / || exit 1
 	sh "$scratch" </dev/null
 echo $? >"$scratch/rc"
 $bb dmesg >"$scratch/dmesg"
+$bb cat /sys/devices/system/clocksource/clocksource0/current_clocksource \
+	>"$scratch/clocksource" 2>/dev/null
 $bb sync
 $bb reboot -f

@@ -17,7 +17,8 @@
 # VDSOTUI_* variables of the caller. Its output streams to stdout (the
 # guest's serial console, kernel warnings included) and its exit status is
 # this script's. If the guest dies or times out, the status is 124 and a
-# one-line reason is printed. The kernel log is left in SCRATCH/dmesg.
+# one-line reason is printed. The kernel log is left in SCRATCH/dmesg, the
+# clocksource the guest ended on in SCRATCH/clocksource.
 #
 # Acceleration: KVM when a probe boot proves it works on this machine (the
 # answer is cached), else TCG with -cpu max. VDSOTUI_ACCEL=kvm|tcg forces one,
@@ -70,7 +71,7 @@ scratch=$(cd "$scratch" && pwd -P)
 case $scratch in
 *[!A-Za-z0-9/._+-]*) die "scratch path must not contain spaces or shell characters: $scratch" ;;
 esac
-rm -f "$scratch/rc" "$scratch/dmesg"
+rm -f "$scratch/rc" "$scratch/dmesg" "$scratch/clocksource"
 
 # The initramfs: static busybox and guest-init.sh; rebuilt when either changes.
 busybox=$(command -v busybox) || die "busybox (busybox-static) is not installed"

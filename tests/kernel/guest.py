@@ -27,12 +27,6 @@ KERNEL_SPLATS = (
     "general protection fault",
 )
 
-# A guest shell command that leaves the clocksource in use in the scratch dir.
-CLOCKSOURCE_TO_SCRATCH = (
-    "cat /sys/devices/system/clocksource/clocksource0/current_clocksource "
-    '> "$VDSOTUI_GUEST_SCRATCH/clocksource"'
-)
-
 
 @dataclass(frozen=True)
 class Build:
@@ -56,6 +50,7 @@ class GuestRun:
     returncode: int
     console: str
     dmesg: str
+    clocksource: str
 
     def explain(self, limit: int = 6000) -> str:
         text = self.console if len(self.console) <= limit else "..." + self.console[-limit:]
@@ -153,16 +148,17 @@ def run_guest(
     rc, console, _ = _run(cmd, timeout=timeout + 120, log=log)
     dmesg_file = scratch / "dmesg"
     dmesg = dmesg_file.read_text(errors="replace") if dmesg_file.exists() else ""
-    return GuestRun(returncode=rc, console=console, dmesg=dmesg)
+    cs_file = scratch / "clocksource"
+    clocksource = cs_file.read_text().strip() if cs_file.exists() else ""
+    return GuestRun(returncode=rc, console=console, dmesg=dmesg, clocksource=clocksource)
 
 
-def assert_vdso_clock_on_tsc(run: GuestRun, scratch: Path) -> None:
+def assert_vdso_clock_on_tsc(run: GuestRun) -> None:
     """The run ended on the TSC clocksource: the vdso read the time itself.
 
     On any other clocksource (HPET after the watchdog gave up on the TSC)
     the vdso's clock functions fall back to system calls, and the time
     checks after each move or switch would not have exercised the vdso.
     """
-    found = scratch / "clocksource"
-    assert found.exists(), f"the run did not record its clocksource\n{run.explain()}"
-    assert found.read_text().strip() == "tsc", run.dmesg[-4000:]
+    assert run.clocksource, f"the guest did not report its clocksource\n{run.explain()}"
+    assert run.clocksource == "tsc", run.dmesg[-4000:]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .background import guest_job, needs, result
-from .guest import Build, GuestRun, build_kernel, run_guest
+from .guest import Build, GuestRun, assert_vdso_clock_on_tsc, build_kernel, run_guest
 
 MARKER = Path("/etc/vdsotui-guest-marker")
 PROBE_USER = "vdsotui-guest-probe"
@@ -39,3 +39,10 @@ def test_guest_root_is_writable_but_host_is_untouched() -> None:
     assert int(uid.read_text()) > 0, run.explain()
     assert not MARKER.exists(), "a write in the guest reached the host"
     assert PROBE_USER not in Path("/etc/passwd").read_text()
+
+
+@needs("boot-7.3")
+def test_guest_reports_its_clocksource() -> None:
+    """Every run brings back the clocksource it ended on (guest-init.sh)."""
+    _, run, _ = result("boot-7.3")
+    assert_vdso_clock_on_tsc(run)
