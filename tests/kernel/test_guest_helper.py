@@ -8,7 +8,7 @@ helper's own report is checked here too, independently of the suites.
 moves, switches, exec placement, refusals, signals) plus the subjects' own
 suite, where the x32 subjects run (the host kernel has no x32). The access
 policy suites (test_security_*) refuse before any vdso system call and are
-kernel-independent; VDSOTUI_GUEST_HELPER=all adds them (`make test-kernel`),
+kernel-independent; VDSOTUI_GUEST_FULL=1 adds them (`make test-kernel`),
 all but the fuzzers' short run, which fuzzes parsers no kernel is involved
 in and would build its sanitizer targets under emulation.
 """
@@ -46,7 +46,7 @@ KERNEL_PATH_SUITES = [
     "tests/helper/test_exec.py",
     "tests/helper/test_signals.py",
 ]
-ALL = os.environ.get("VDSOTUI_GUEST_HELPER") == "all"
+ALL = os.environ.get("VDSOTUI_GUEST_FULL") == "1"
 SUITES = ["tests/test_subjects.py", "tests/helper"] if ALL else KERNEL_PATH_SUITES
 # pytest arguments naming them, the same on the host and in the guest
 ARGS = [str(REPO / s) for s in SUITES] + (
