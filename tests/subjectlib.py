@@ -147,9 +147,10 @@ class Subject:
             argv += ["--status", str(status_path)]
         argv += list(args)
         # VDSOTUI_SUBJECT_SIGNAL_US: the SIGALRM period of --signals subjects
-        # (the patched guest sets 500; the subject's own default is 100).
+        # that do not set their own (the patched guest sets 500; the
+        # subject's own default is 100).
         signal_us = os.environ.get("VDSOTUI_SUBJECT_SIGNAL_US")
-        if signal_us and "--signals" in args:
+        if signal_us and "--signals" in args and "--signal-us" not in args:
             argv += ["--signal-us", signal_us]
         uid = gid = None
         if user is not None:
