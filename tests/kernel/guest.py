@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -10,6 +11,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPTS = REPO / "kernel-patch" / "scripts"
+# VDSOTUI_GUEST_FULL=1 (`make test-kernel`): every guest suite in full, not
+# the share of them that `make test` runs.
+FULL = os.environ.get("VDSOTUI_GUEST_FULL") == "1"
 # What the console may show from the kernel that means the run is not clean.
 KERNEL_SPLATS = (
     "BUG:",

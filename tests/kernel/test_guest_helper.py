@@ -27,6 +27,7 @@ import pytest
 
 from .background import guest_job, needs, result
 from .guest import (
+    FULL,
     REPO,
     GuestRun,
     assert_vdso_clock_on_tsc,
@@ -46,11 +47,10 @@ KERNEL_PATH_SUITES = [
     "tests/helper/test_exec.py",
     "tests/helper/test_signals.py",
 ]
-ALL = os.environ.get("VDSOTUI_GUEST_FULL") == "1"
-SUITES = ["tests/test_subjects.py", "tests/helper"] if ALL else KERNEL_PATH_SUITES
+SUITES = ["tests/test_subjects.py", "tests/helper"] if FULL else KERNEL_PATH_SUITES
 # pytest arguments naming them, the same on the host and in the guest
 ARGS = [str(REPO / s) for s in SUITES] + (
-    [f"--ignore={REPO / 'tests/helper/test_security_fuzz.py'}"] if ALL else []
+    [f"--ignore={REPO / 'tests/helper/test_security_fuzz.py'}"] if FULL else []
 )
 # Cases that exist only where x32 programs run: they must have run here.
 X32_CASES = [

@@ -18,6 +18,7 @@ import pytest
 
 from .background import guest_job, needs, result
 from .guest import (
+    FULL,
     SCRIPTS,
     Build,
     GuestRun,
@@ -54,7 +55,6 @@ VERSIONS = os.environ.get("VDSOTUI_GUEST_VERSIONS", "7.3 6.12").split()
 # does not touch and which needs no mapping of its own, and it is the 6.12
 # boot's longest test (30 s of one emulated CPU, against 12 s for all the
 # others). VDSOTUI_GUEST_FULL=1 (`make test-kernel`) runs it there too.
-FULL = os.environ.get("VDSOTUI_GUEST_FULL") == "1"
 FULL_ONLY_612 = {"vDSO/vdso_test_chacha"}
 TOTALS = re.compile(
     r"^# Totals: pass:(\d+) fail:(\d+) xfail:(\d+) xpass:(\d+) skip:(\d+) error:(\d+)", re.M
