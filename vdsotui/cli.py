@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from vdsotui import __version__
+from vdsotui.interval import MAX_INTERVAL, MIN_INTERVAL, parse_interval
 from vdsotui.model import ProcessVdso
 from vdsotui.procfs import ProcSource
 
@@ -21,6 +22,14 @@ class UsageError(Exception):
     """Bad input from the user: one line on stderr, exit 2."""
 
 
+def _interval(text: str) -> float:
+    try:
+        return parse_interval(text)
+    except ValueError as exc:
+        # argparse prints the usage and "argument --interval: <this>", exit 2
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vdsotui", description="See and move the vDSO of running processes."
@@ -29,7 +38,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--helper", metavar="PATH", help="vdso-helper to use")
     parser.add_argument("--read-only", action="store_true", help="never run the helper to act")
     parser.add_argument(
-        "--interval", type=float, default=2.0, metavar="SECONDS", help="refresh interval"
+        "--interval",
+        type=_interval,
+        default=2.0,
+        metavar="SECONDS",
+        help=f"refresh interval ({MIN_INTERVAL:g} to {MAX_INTERVAL:g})",
     )
     sub = parser.add_subparsers(dest="command")
     lst = sub.add_parser("list", help="print every process's vdso state")
@@ -47,8 +60,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        if args.interval <= 0 or args.interval > 3600:
-            raise UsageError("--interval must be between 0 and 3600 seconds")
         if args.command == "list":
             return cmd_list(args, sys.stdout)
         if args.command == "info":

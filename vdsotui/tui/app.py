@@ -27,6 +27,7 @@ from vdsotui.helper_client import (
     RemapResult,
     ShowResult,
 )
+from vdsotui.interval import parse_interval
 from vdsotui.model import KernelFacts, ProcessVdso, VdsoType
 from vdsotui.source import DataSource, ScanResult
 from vdsotui.tui import columns as cols
@@ -36,7 +37,6 @@ from vdsotui.tui.dialogs import (
     IntervalDialog,
     RemapDialog,
     RemapRequest,
-    parse_interval,
 )
 from vdsotui.tui.explain import explain_error, summarize_result
 from vdsotui.tui.filtering import FilterError

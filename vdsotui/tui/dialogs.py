@@ -17,12 +17,11 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Static
 
 from vdsotui.helper_client import HelperClient, HelperError, RemapPlan
+from vdsotui.interval import parse_interval
 from vdsotui.model import ProcessVdso, VdsoType
 from vdsotui.tui.explain import explain_error, plan_lines
 
 PAGE = 4096
-MIN_INTERVAL = 0.2
-MAX_INTERVAL = 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,16 +278,6 @@ class ValueDialog(ModalScreen[str | None]):
     @on(Button.Pressed, "#value-cancel")
     def action_cancel(self) -> None:
         self.dismiss(None)
-
-
-def parse_interval(text: str) -> float:
-    try:
-        value = float(text.strip())
-    except ValueError:
-        raise ValueError(f"{text.strip()!r} is not a number of seconds") from None
-    if not MIN_INTERVAL <= value <= MAX_INTERVAL:
-        raise ValueError(f"the interval must be between {MIN_INTERVAL:g} and {MAX_INTERVAL:g} s")
-    return value
 
 
 class IntervalDialog(ValueDialog):
