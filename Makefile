@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMPS := build/stamps
 
 .PHONY: all setup run test lint test-kernel bench bench-helper bench-tui \
-	screenshots install-helper fuzz kernel-debug-test kernel-bisect helper subjects clean
+	screenshots install uninstall install-helper fuzz kernel-debug-test kernel-bisect helper subjects clean
 
 all: setup
 
@@ -66,6 +66,15 @@ screenshots: setup
 
 install-helper: helper
 	$(MAKE) -C helper install
+
+# For every user (root): a venv under $(PREFIX)/lib/vdsotui, the entry point,
+# the setuid helper and both man pages; `make uninstall` removes them.
+PREFIX ?= /usr/local
+install: $(STAMPS)/apt helper
+	scripts/install.sh install $(PREFIX)
+
+uninstall:
+	scripts/install.sh uninstall $(PREFIX)
 
 fuzz: setup
 	$(MAKE) -C helper/fuzz fuzz
