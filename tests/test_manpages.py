@@ -48,7 +48,7 @@ def _options(parser: argparse.ArgumentParser) -> set[str]:
 
 def test_vdsotui_page_documents_every_command_and_option() -> None:
     text = (REPO / "docs" / "vdsotui.1").read_text()
-    parser = cli._parser()
+    parser, _ = cli._parser()
     for option in sorted(_options(parser)):
         # roff spells a dash in an option as \-
         assert option.replace("-", r"\-") in text, f"vdsotui(1) does not document {option}"

@@ -19,7 +19,11 @@ INFO_SCHEMA = "vdsotui.info/1"
 
 
 class UsageError(Exception):
-    """Bad input from the user: one line on stderr, exit 2."""
+    """Bad input from the user: one line on stderr, exit 2; `code` names it in JSON."""
+
+    def __init__(self, message: str, code: str = "EINVAL") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def _interval(text: str) -> float:
@@ -30,7 +34,7 @@ def _interval(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
     parser = argparse.ArgumentParser(
         prog="vdsotui", description="See and move the vDSO of running processes."
     )
@@ -53,12 +57,21 @@ def _parser() -> argparse.ArgumentParser:
     )
     info = sub.add_parser("info", help="vdso layout of each type on this kernel")
     info.add_argument("--json", action="store_true", help=f"JSON ({INFO_SCHEMA})")
-    return parser
+    # Also after the command, where `info` is where one looks for it; SUPPRESS
+    # keeps a --helper given before the command.
+    info.add_argument(
+        "--helper", metavar="PATH", default=argparse.SUPPRESS, help="vdso-helper to use"
+    )
+    return parser, {"list": lst, "info": info}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
+    parser, commands = _parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        # The usage of the command the user typed, not the top-level one.
+        where = commands.get(args.command or "", parser)
+        where.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         if args.command == "list":
             return cmd_list(args, sys.stdout)
@@ -66,12 +79,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_info(args, sys.stdout)
         return cmd_tui(args)
     except UsageError as exc:
-        print(f"vdsotui: {exc}", file=sys.stderr)
+        _fail(args, exc.code, str(exc))
         return 2
     except BrokenPipeError:
         # `vdsotui list | head`: the reader left; that is not an error.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+
+
+def _fail(args: argparse.Namespace, code: str, message: str) -> None:
+    """One line on stderr; with --json also the error as a JSON object on stdout."""
+    print(f"vdsotui: {message}", file=sys.stderr)
+    if getattr(args, "json", False):
+        sys.stdout.write(json.dumps({"error": code, "message": message}) + "\n")
 
 
 def cmd_list(args: argparse.Namespace, out: TextIO) -> int:
@@ -83,7 +103,9 @@ def cmd_list(args: argparse.Namespace, out: TextIO) -> int:
         procs = [p for p in procs if p.pid in wanted]
         missing = wanted - {p.pid for p in procs}
         if missing:
-            raise UsageError(f"no such process: {', '.join(map(str, sorted(missing)))}")
+            raise UsageError(
+                f"no such process: {', '.join(map(str, sorted(missing)))}", code="ESRCH"
+            )
     if args.vdso_only:
         procs = [p for p in procs if p.visible and p.base is not None]
     if args.json:
@@ -132,15 +154,20 @@ def format_table(procs: Sequence[ProcessVdso]) -> str:
 
 
 def cmd_info(args: argparse.Namespace, out: TextIO) -> int:
-    from vdsotui.helper_client import HelperClient, HelperError
+    from vdsotui.helper_client import HelperClient, HelperError, HelperNotRun
 
     helper = HelperClient.find(args.helper)
     if helper is None:
-        raise UsageError("vdso-helper not found (build it with `make`, or pass --helper PATH)")
+        raise UsageError(
+            "vdso-helper not found (build it with `make`, or pass --helper PATH)", code="ENOENT"
+        )
     try:
         facts = helper.info().kernel_facts()
     except HelperError as exc:
-        print(f"vdsotui: helper refused: {exc.code}: {exc.message}", file=sys.stderr)
+        # Only an answer from the helper is a refusal; a helper that could not
+        # be run is reported as what it is.
+        what = "cannot run the helper" if isinstance(exc, HelperNotRun) else "helper refused"
+        _fail(args, exc.code, f"{what}: {exc.code}: {exc.message}")
         return 1
     layouts = [
         {

@@ -43,6 +43,10 @@ class HelperError(Exception):
         self.message = message
 
 
+class HelperNotRun(HelperError):
+    """The helper binary could not be started at all: it never answered."""
+
+
 @dataclass(frozen=True, slots=True)
 class HelperStatus:
     """Whether the helper can be used, and if not, why in plain words."""
@@ -338,11 +342,11 @@ class HelperClient:
                 close_fds=True,
             )
         except FileNotFoundError as exc:
-            raise HelperError("ENOENT", f"{self.path} does not exist") from exc
+            raise HelperNotRun("ENOENT", f"{self.path} does not exist") from exc
         except PermissionError as exc:
-            raise HelperError("EACCES", f"{self.path} is not executable by you") from exc
+            raise HelperNotRun("EACCES", f"{self.path} is not executable by you") from exc
         except OSError as exc:
-            raise HelperError("EIO", f"cannot run {self.path}: {exc.strerror}") from exc
+            raise HelperNotRun("EIO", f"cannot run {self.path}: {exc.strerror}") from exc
         try:
             out, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired as exc:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -45,3 +47,33 @@ def test_parse_interval_bounds_are_inclusive(value: float) -> None:
 def test_parse_interval_refuses(text: str) -> None:
     with pytest.raises(ValueError, match="between"):
         parse_interval(text)
+
+
+def _vdsotui(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "vdsotui", *args], capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("command", ["list", "info"])
+def test_unknown_option_prints_that_commands_usage(command: str) -> None:
+    run = _vdsotui(command, "--bogus")
+    assert run.returncode == 2
+    assert run.stderr.startswith(f"usage: vdsotui {command} "), run.stderr
+    assert run.stderr.strip().splitlines()[-1] == (
+        f"vdsotui {command}: error: unrecognized arguments: --bogus"
+    )
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_missing_helper_is_missing_not_refused(where: str, tmp_path: Path) -> None:
+    absent = str(tmp_path / "vdso-helper")
+    args = ["--helper", absent, "info"] if where == "before" else ["info", "--helper", absent]
+    run = _vdsotui(*args)
+    assert run.returncode == 1
+    assert run.stderr == f"vdsotui: cannot run the helper: ENOENT: {absent} does not exist\n"
+
+
+def test_json_errors_are_json() -> None:
+    run = _vdsotui("list", "--json", "--pid", str(2**22 + 1))  # above pid_max's ceiling
+    assert run.returncode == 2
+    assert json.loads(run.stdout) == {"error": "ESRCH", "message": f"no such process: {2**22 + 1}"}
+    assert run.stderr.count("\n") == 1
