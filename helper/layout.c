@@ -16,12 +16,61 @@
 
 #define IMG_MAX (1UL << 20)
 
+/* No kernel has this type, and no uninitialised variable holds it. */
+#define VDSO_TYPE_NONE 0x7fffffffU
+#define VDSO_TYPE_SELF 1		/* the helper is an x86_64 program */
+#define VDSO_REMAP_DRY_RUN_ 1U
+
+static int is_pow2(unsigned long long v)
+{
+	return v && !(v & (v - 1));
+}
+
+/*
+ * 473 and 474 are provisional numbers, so "not ENOSYS" proves nothing:
+ * another kernel may have put another call there. The calls count as
+ * present only when 473 answers as only vdso_get_info can (EFAULT for a
+ * NULL info, EINVAL for a type no kernel has, and for the helper's own type
+ * exactly the block its own /proc/self/maps shows) and 474, asked for that
+ * same impossible type in a dry run, refuses with EINVAL. 474 is never
+ * called before 473 has proved itself: on a stranger's kernel it could be
+ * anything.
+ */
 int kernel_has_vdso_syscalls(void)
 {
-	/* a NULL info pointer: EFAULT (or EINVAL) if it exists, ENOSYS if not */
-	long r = syscall(NR_vdso_get_info, 1, NULL);
+	struct vdso_info_uapi info;
+	struct maps m;
+	struct block b;
+	long r;
+	int own;
 
-	return !(r < 0 && errno == ENOSYS);
+	r = syscall(NR_vdso_get_info, VDSO_TYPE_SELF, NULL);
+	if (r != -1 || errno != EFAULT)
+		return 0;
+	r = syscall(NR_vdso_get_info, VDSO_TYPE_NONE, &info);
+	if (r != -1 || errno != EINVAL)
+		return 0;
+	/* A pattern the call must overwrite: "succeeded, wrote nothing" fails. */
+	memset(&info, 0xa5, sizeof(info));
+	if (syscall(NR_vdso_get_info, VDSO_TYPE_SELF, &info) != 0)
+		return 0;
+	if (!is_pow2(info.alignment) || info.space_needed_after == 0 ||
+	    (info.space_needed_before | info.space_needed_after) & (info.alignment - 1))
+		return 0;
+	/*
+	 * Without a block of its own (booted with vdso=0) the helper has only
+	 * the checks above and below to go on.
+	 */
+	own = maps_read(getpid(), &m) == 0;
+	if (own) {
+		own = maps_find_block(&m, &b) == 0;
+		maps_free(&m);
+	}
+	if (own && (info.space_needed_before != b.base - b.vvar_start ||
+		    info.space_needed_after != b.end - b.base || b.base % info.alignment))
+		return 0;
+	r = syscall(NR_vdso_remap, VDSO_TYPE_NONE, 0UL, VDSO_REMAP_DRY_RUN_);
+	return r == -1 && errno == EINVAL;
 }
 
 long arch_map_vdso_code(int type)

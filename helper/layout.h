@@ -2,7 +2,8 @@
 /*
  * helper/layout.h: what each vdso type looks like on this kernel.
  *
- * vdso_get_info (473) when the kernel has it; otherwise a probe: a child
+ * vdso_get_info (473) when the kernel has it, proved by what it answers;
+ * otherwise a probe: a child
  * that unmaps its own vdso block, maps the wanted type with
  * arch_prctl(ARCH_MAP_VDSO_*) and reports what it got.
  */
@@ -32,6 +33,7 @@ struct layout {
 	char reason[160];
 };
 
+/* 473/474 are vdso_get_info/vdso_remap: they answered as only those can. */
 int  kernel_has_vdso_syscalls(void);
 long arch_map_vdso_code(int type);	/* ARCH_MAP_VDSO_* for a vdso type */
 /* Fill @l for @type. With @img, also the raw text (malloc'ed) into *img / *imglen. */

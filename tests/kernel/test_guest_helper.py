@@ -46,6 +46,7 @@ KERNEL_PATH_SUITES = [
     "tests/helper/test_switch.py",
     "tests/helper/test_exec.py",
     "tests/helper/test_signals.py",
+    "tests/helper/test_syscall_identity.py",
 ]
 SUITES = ["tests/test_subjects.py", "tests/helper"] if FULL else KERNEL_PATH_SUITES
 # pytest arguments naming them, the same on the host and in the guest
