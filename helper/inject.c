@@ -127,6 +127,10 @@ int target_seize(struct target *t, pid_t pid, char *why, size_t whylen)
 	sigset_t chld;
 
 	memset(t, 0, sizeof(*t));
+	/* before anything is touched, so that a kill gets in before or not at all */
+	err = hold_begin(&t->hold, why, whylen);
+	if (err)
+		return err;
 	/* wait_interrupt_stop() waits for SIGCHLD: it must stay pending, not be discarded */
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
@@ -135,8 +139,11 @@ int target_seize(struct target *t, pid_t pid, char *why, size_t whylen)
 	t->pid = pid;
 	t->memfd = -1;
 	t->th = calloc(TARGET_MAX_THREADS, sizeof(*t->th));
-	if (!t->th)
+	if (!t->th) {
+		snprintf(why, whylen, "out of memory for the thread table of %d", (int)pid);
+		target_release(t);
 		return -ENOMEM;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t->t_seize);
 	/* threads may be created until all are stopped: repeat until nothing new */
 	do {
@@ -343,16 +350,24 @@ int target_syscall(struct target *t, long nr, unsigned long a1, unsigned long a2
 	return 0;
 }
 
+void target_unstub(struct target *t)
+{
+	if (t->stub_written && t->memfd >= 0)
+		mem_write(t->memfd, t->stub, t->stub_saved, sizeof(t->stub_saved));
+	t->stub_written = 0;
+}
+
 void target_release(struct target *t)
 {
 	struct sched_param rt = { .sched_priority = 1 }, other = { .sched_priority = 0 };
 	int fifo;
 
-	if (!t->th)
+	if (!t->th) {
+		unboost(t);
+		hold_end(&t->hold);
 		return;
-	if (t->stub_written && t->memfd >= 0)
-		mem_write(t->memfd, t->stub, t->stub_saved, sizeof(t->stub_saved));
-	t->stub_written = 0;
+	}
+	target_unstub(t);
 	/* seized on a failed path before its stop was collected: collect it now */
 	for (int i = 0; i < t->nthreads; i++) {
 		if (t->th[i].pending) {
@@ -388,6 +403,8 @@ void target_release(struct target *t)
 	t->memfd = -1;
 	free(t->th);
 	t->th = NULL;
+	/* last: every thread runs again, as the caller left it */
+	hold_end(&t->hold);
 }
 
 long target_stop_ns(const struct target *t)

@@ -15,6 +15,8 @@
 #include <sys/user.h>
 #include <time.h>
 
+#include "hold.h"
+
 #define TARGET_MAX_THREADS 4096
 
 struct tthread {
@@ -40,9 +42,10 @@ struct target {
 	struct timespec t_seize, t_detach;
 	int injections;
 	int boosted, nice_saved;	/* nice -20 while the target is held */
+	struct hold hold;		/* the caller cannot signal the helper meanwhile */
 };
 
-/* Seize and interrupt every thread until the set is stable. 0 or -errno. */
+/* Seize and interrupt every thread until the set is stable, the caller shut out. 0 or -errno. */
 int  target_seize(struct target *t, pid_t pid, char *why, size_t whylen);
 struct maps;
 /* Pick the stub's place from maps read while stopped (else the first injection reads them). */
@@ -57,7 +60,9 @@ int  target_syscall(struct target *t, long nr, unsigned long a1, unsigned long a
 int  target_step(struct target *t, struct tthread *th);
 /* Does the injecting thread have syscall user dispatch on (SIGSYS for our syscalls)? */
 int  target_sud_active(struct target *t);
-/* Restore registers, masks and code; detach all. Safe to call twice. */
+/* Put the text under the stub back now; the next injection writes the stub again. */
+void target_unstub(struct target *t);
+/* Restore registers, masks and code; detach all; let the caller in again. Safe to call twice. */
 void target_release(struct target *t);
 long target_stop_ns(const struct target *t);
 

@@ -899,6 +899,8 @@ void cmd_remap(const struct caller *c, const struct remap_req *rq)
 			free(p);
 		}
 	}
+	/* the last injection is done: give the program its text back before anything else */
+	target_unstub(&tgt);
 	/* verify while still stopped: a forced switch may kill the target once it runs */
 	{
 		struct block nb;
