@@ -11,6 +11,7 @@ traced it aims a SIGSTOP, then SIGKILLs, at the installed setuid helper.
 from __future__ import annotations
 
 import errno
+import itertools
 import os
 import random
 import signal
@@ -135,11 +136,10 @@ def test_killing_the_helper_never_harms_the_target(setuid_helper: Path, user: Us
             _wait_released(subj.pid)
             now = block(subj.pid)
             assert [n for _, _, n in now] == names, f"round {i}: block {now}"
-            assert all(a[1] == b[0] for a, b in zip(now, now[1:], strict=False)), now
+            assert all(a[1] == b[0] for a, b in itertools.pairwise(now)), now
             _text_is_the_files(subj.pid)
         subj.assert_healthy()
     print(f"EPERM {eperm_total}, through while traced {through_total}")
     # The signals were aimed at the hold, and the hold refused them.
     assert eperm_total > 0
     assert through_total == 0
-
