@@ -13,7 +13,12 @@ import pytest
 from vdsotui import cli
 
 REPO = Path(__file__).resolve().parents[1]
-PAGES = [REPO / "helper" / "vdso-helper.8", REPO / "docs" / "vdsotui.1"]
+PAGES = [
+    REPO / "helper" / "vdso-helper.8",
+    REPO / "docs" / "vdsotui.1",
+    REPO / "kernel-patch" / "man-pages" / "vdso_get_info.2",
+    REPO / "kernel-patch" / "man-pages" / "vdso_remap.2",
+]
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
@@ -55,3 +60,38 @@ def test_vdsotui_page_documents_every_command_and_option() -> None:
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     for name in commands.choices:
         assert re.search(rf"^\.B {name}$", text, re.M), f"vdsotui(1) does not document {name}"
+
+
+def _doc_errors(series: str) -> dict[str, set[str]]:
+    """The error codes each call's section of the series' Documentation lists."""
+    patch = next((REPO / "kernel-patch" / series).glob("*-Documentation-*.patch")).read_text()
+    doc = [line[1:] for line in patch.splitlines() if line.startswith("+")]
+    sections: dict[str, set[str]] = {}
+    current = None
+    for i, line in enumerate(doc):
+        nxt = doc[i + 1] if i + 1 < len(doc) else ""
+        if re.fullmatch(r"=+", nxt) and re.fullmatch(r"\w+\(\)", line):
+            current = line[:-2]
+            sections[current] = set()
+        elif re.fullmatch(r"=+", nxt):
+            current = None
+        elif current and (m := re.fullmatch(r"``(E[A-Z]+)``", line)):
+            sections[current].add(m.group(1))
+    return sections
+
+
+def _man_errors(page: Path) -> set[str]:
+    text = page.read_text()
+    errors = text.split(".SH ERRORS", 1)[1].split("\n.SH ", 1)[0]
+    return set(re.findall(r"^\.B (E[A-Z]+)$", errors, re.M))
+
+
+@pytest.mark.parametrize("series", ["v7.3", "v6.12"])
+def test_syscall_pages_list_the_documented_errors(series: str) -> None:
+    """The man pages and the series' Documentation name the same errors (plus ENOSYS)."""
+    documented = _doc_errors(series)
+    assert set(documented) == {"vdso_get_info", "vdso_remap"}, documented
+    for call, codes in documented.items():
+        page = REPO / "kernel-patch" / "man-pages" / f"{call}.2"
+        assert codes, f"{series}: no errors found for {call}"
+        assert _man_errors(page) == codes | {"ENOSYS"}, f"{call}.2 against {series}"
