@@ -87,7 +87,8 @@ class RemapDialog(ModalScreen[RemapRequest | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="remap-box", classes="dialog"):
-            yield Label(self._title(), classes="dialog-title")
+            # Text, not a str: a command name is whatever its owner chose, not markup.
+            yield Label(Text(self._title()), classes="dialog-title")
             if self.switch:
                 yield Label("New type:")
                 current = self.targets[0].vdso_type
@@ -146,7 +147,7 @@ class RemapDialog(ModalScreen[RemapRequest | None]):
         try:
             req = self._build_request()
         except ValueError as exc:
-            error.update(str(exc))
+            error.update(Text(str(exc)))
             self.query_one("#remap-confirm", Button).disabled = True
             self.request = None
             return
@@ -253,8 +254,8 @@ class ValueDialog(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog small-dialog"):
-            yield Label(self.title_text, classes="dialog-title")
-            yield Label(self.prompt)
+            yield Label(Text(self.title_text), classes="dialog-title")
+            yield Label(Text(self.prompt))
             yield Input(value=self.initial, id="value-input")
             yield Label("", id="value-error", classes="error-line")
             with Horizontal(classes="dialog-buttons"):
@@ -271,7 +272,7 @@ class ValueDialog(ModalScreen[str | None]):
         text = self.query_one("#value-input", Input).value
         problem = self.check(text)
         if problem:
-            self.query_one("#value-error", Label).update(problem)
+            self.query_one("#value-error", Label).update(Text(problem))
             return
         self.dismiss(text)
 

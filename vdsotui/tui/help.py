@@ -42,15 +42,15 @@ def help_renderable() -> RenderableType:
         if a.group != group:
             group = a.group
             keys.add_row(Text(group, style="bold underline"), "")
-        keys.add_row(a.display_keys, a.description)
+        keys.add_row(Text(a.display_keys), Text(a.description))
     keys.add_row(Text("Move around", style="bold underline"), "")
     for k, d in NAV:
-        keys.add_row(k, d)
+        keys.add_row(Text(k), Text(d))
     states = Table(box=None, show_header=False, padding=(0, 2))
     states.add_column(style="bold yellow", no_wrap=True)
     states.add_column()
     for k, d in STATES:
-        states.add_row(k, d)
+        states.add_row(Text(k), Text(d))
     filt = Text(
         "Filter: words must all match. 1234 = that pid; pid:, user:, mode:, type:, state: "
         "match one field; other words are searched in pid, user, command, mode, type and "

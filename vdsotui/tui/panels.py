@@ -143,7 +143,7 @@ def detail_renderable(d: Detail) -> RenderableType:
         parts.append(_section("vdso block"))
         maps = Table.grid(padding=(0, 1))
         for m in p.block.mappings:
-            maps.add_row(f"{m.start:#x}-{m.end:#x}", f"{m.size // 1024}K", m.perms, m.name)
+            maps.add_row(f"{m.start:#x}-{m.end:#x}", f"{m.size // 1024}K", m.perms, Text(m.name))
         parts.append(maps)
     if p.proxy_bases:
         parts.append(Text("proxies at " + " ".join(_hex(b) for b in p.proxy_bases), style="yellow"))
@@ -171,7 +171,7 @@ def detail_renderable(d: Detail) -> RenderableType:
         parts.append(Text(f"build-id {im.build_id or '-'}", style="dim"))
         syms = Table.grid(padding=(0, 1))
         for s in _entry_points(im):
-            syms.add_row(f"{s.address:#06x}", s.name, s.version or "")
+            syms.add_row(f"{s.address:#06x}", Text(s.name), Text(s.version or ""))
         parts.append(syms)
     parts.append(_section("threads"))
     if d.show is None:
@@ -181,10 +181,10 @@ def detail_renderable(d: Detail) -> RenderableType:
         for th in d.show.threads:
             thr.add_row(
                 str(th.tid),
-                th.state,
+                Text(th.state),
                 _hex(th.ip),
                 Text("in vdso", style="bold red") if th.in_vdso else Text("-"),
-                th.where,
+                Text(th.where),
             )
         parts.append(thr)
     parts.append(_section("policy"))
@@ -233,7 +233,7 @@ def layouts_renderable(facts: KernelFacts | None, note: str | None) -> Renderabl
             table.add_row(
                 lay.vdso_type.label,
                 Text("yes", style="green") if lay.available else Text("no", style="red"),
-                lay.source,
+                Text(lay.source),
                 _bytes(lay.space_needed_before),
                 _bytes(lay.space_needed_after),
                 _bytes(lay.alignment),
