@@ -23,6 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
+from procs import DIES_WITH_PARENT, end_on_signals  # noqa: E402
 from subjectlib import Subject  # noqa: E402
 
 HELPER = REPO / "helper" / "build" / "vdso-helper"
@@ -56,7 +57,7 @@ def seize_rt(pid: int, mode: str) -> list[float]:
 
 def measure(threads: int) -> dict[str, float | int | str]:
     extra = ["--threads", str(threads - 1)] if threads > 1 else []
-    with Subject.spawn("subject-x86_64", *extra) as s:
+    with Subject.spawn("subject-x86_64", *extra, launcher=DIES_WITH_PARENT) as s:
         s.wait_ready(timeout=30)
         home = str(helper("show", "--pid", str(s.pid))["base"])
         plan = helper("remap", "--pid", str(s.pid), "--auto", "--dry-run")
@@ -91,6 +92,7 @@ def main() -> int:
     if os.geteuid() != 0:
         print("bench_helper: run as root (it traces its targets)", file=sys.stderr)
         return 2
+    end_on_signals()
     subprocess.run(["make", "-s", "-C", str(REPO / "helper"), "all", "bench"], check=True)
     subprocess.run(["make", "-s", "-C", str(REPO / "tests" / "subjects")], check=True)
     with open("/proc/loadavg") as f:

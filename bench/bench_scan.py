@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import psutil
+from procs import dies_with_parent, end_on_signals, sleepers
 
 from vdsotui.procfs import ProcSource
 
@@ -60,13 +61,14 @@ def main() -> int:
     args = parser.parse_args()
     floor_exe = build_floor()
 
-    extra: list[subprocess.Popen[bytes]] = []
-    try:
-        for _ in range(args.extra):
-            extra.append(subprocess.Popen(["sleep", "3600"]))
+    end_on_signals()
+    with sleepers(args.extra):
         time.sleep(0.5)
         out = subprocess.run(
-            [str(floor_exe), str(args.runs)], capture_output=True, text=True, check=True
+            dies_with_parent([str(floor_exe), str(args.runs)]),
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.split()
         floor, files = int(out[0]) / 1e9, int(out[1])
         ours = median_seconds(lambda: ProcSource().scan(), args.runs)
@@ -74,11 +76,6 @@ def main() -> int:
         warm_source.scan()
         warm = median_seconds(warm_source.scan, args.runs)
         ps = median_seconds(psutil_maps, max(3, args.runs // 2))
-    finally:
-        for p in extra:
-            p.kill()
-        for p in extra:
-            p.wait()
 
     print(f"processes: {files} maps files readable ({args.extra} extra sleepers)")
     print(f"{'floor (C, maps only)':28} {floor * 1e3:9.1f} ms")

@@ -16,7 +16,7 @@ import struct
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,12 +126,15 @@ class Subject:
         user: str | None = None,
         env: Mapping[str, str] | None = None,
         status: bool = True,
+        launcher: Sequence[str] = (),
     ) -> Iterator[Subject]:
         """Start build/NAME with ARGS (plus `--status FILE` unless status=False).
 
         With `user`, the process runs as that user (and its primary group);
         the status file lives in a fresh directory that user owns. The
         process is killed when the block ends, whatever happened.
+        `launcher` is a command that execs the subject (same pid), such as
+        the benchmarks' setpriv that gives it a parent-death signal.
         """
         exe = subject_path(name)
         workdir = Path(tempfile.mkdtemp(prefix=f"vdsosubj-{name}-"))
@@ -143,6 +146,7 @@ class Subject:
         nice = os.environ.get("VDSOTUI_SUBJECT_NICE")
         if nice:
             argv = ["nice", "-n", nice, *argv]
+        argv = [*launcher, *argv]
         if status:
             argv += ["--status", str(status_path)]
         argv += list(args)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -180,6 +183,7 @@ import ctypes, os, signal, sys, time
 libc = ctypes.CDLL(None, use_errno=True)
 child = os.fork()
 if child == 0:
+    libc.prctl(1, signal.SIGKILL)          # PR_SET_PDEATHSIG: ends with the tracer
     libc.ptrace(0, 0, None, None)          # PTRACE_TRACEME
     os.kill(os.getpid(), signal.SIGSTOP)
     while True:
@@ -193,6 +197,7 @@ time.sleep(600)
 
 def test_already_traced(helper_path: Path) -> None:
     tracer = subprocess.Popen([sys.executable, "-c", TRACED], stdout=subprocess.PIPE, text=True)
+    pid = 0
     try:
         assert tracer.stdout is not None
         pid = int(tracer.stdout.readline())
@@ -206,6 +211,11 @@ def test_already_traced(helper_path: Path) -> None:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
         assert state in "RS", state
     finally:
+        # The traced child is the tracer's, not ours: end it by pid too, in
+        # case it was forked before its death signal was armed.
+        if pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         tracer.kill()
         tracer.wait()
 

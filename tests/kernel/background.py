@@ -94,3 +94,4 @@ def cleanup() -> None:
     _pool.shutdown(wait=True, cancel_futures=True)
     for scratch in _scratches:
         shutil.rmtree(scratch, ignore_errors=True)
+    _scratches.clear()

@@ -39,6 +39,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 background.start(name)
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # Before the leak guard looks (it runs last): no guest, build or scratch
+    # directory of ours may outlive the session.
+    stop_guests()
+    background.cleanup()
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     # An interrupted session must not wait for a guest still booting.
     stop_guests()

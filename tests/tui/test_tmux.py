@@ -6,8 +6,8 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -25,13 +25,16 @@ class Terminal:
     """One tmux server of our own (its own socket), one 120x40 window."""
 
     def __init__(self) -> None:
-        self.socket = f"vdsotui-test-{uuid.uuid4().hex[:8]}"
+        # -S in a directory of our own: -L would leave /tmp/tmux-UID behind.
+        # Short, as a socket path must be: not under the test's tmp_path.
+        self.socket_dir = Path(tempfile.mkdtemp(prefix="tmux"))
+        self.socket = str(self.socket_dir / "s")
 
     def tmux(self, *args: str) -> subprocess.CompletedProcess[str]:
         # COLUMNS/LINES (pytest sets them) would override the pane's real size.
         env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
         return subprocess.run(
-            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=10, env=env
+            ["tmux", "-S", self.socket, *args], capture_output=True, text=True, timeout=10, env=env
         )
 
     def start(self, argv: list[str]) -> None:
@@ -64,6 +67,7 @@ class Terminal:
 
     def close(self) -> None:
         self.tmux("kill-server")
+        shutil.rmtree(self.socket_dir, ignore_errors=True)
 
 
 @pytest.fixture
