@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import psutil
-from procs import dies_with_parent, end_on_signals, sleepers
+from procs import dies_with_me, end_on_signals, sleepers
 
 from vdsotui.procfs import ProcSource
 
@@ -65,7 +65,8 @@ def main() -> int:
     with sleepers(args.extra):
         time.sleep(0.5)
         out = subprocess.run(
-            dies_with_parent([str(floor_exe), str(args.runs)]),
+            [str(floor_exe), str(args.runs)],
+            preexec_fn=dies_with_me(),
             capture_output=True,
             text=True,
             check=True,

@@ -2,17 +2,19 @@
 
 `end_on_signals()` turns SIGTERM and SIGHUP into SystemExit, so the `finally`
 blocks that stop the processes run as they do for Ctrl+C. Against SIGKILL,
-which runs no code of ours, every process started through `dies_with_parent`
-has the kernel's parent-death signal set (setpriv(1), which then execs the
-command: same pid).
+which runs no code of ours, the sleepers have the kernel's parent-death
+signal set before they exec, and a subject started through `DIES_WITH_PARENT`
+gets it from setpriv(1), which then execs it (same pid).
 """
 
 from __future__ import annotations
 
+import ctypes
+import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 
@@ -31,9 +33,25 @@ def end_on_signals() -> None:
         signal.signal(sig, leave)
 
 
-def dies_with_parent(argv: Sequence[str]) -> list[str]:
-    """ARGV, run so that the kernel kills it when the benchmark dies."""
-    return [*DIES_WITH_PARENT, *argv]
+PR_SET_PDEATHSIG = 1
+
+
+def dies_with_me() -> Callable[[], None]:
+    """A preexec_fn: the child is killed by the kernel when this process dies."""
+    me = os.getpid()
+    return lambda: _death_signal(me)
+
+
+def _death_signal(parent: int) -> None:
+    """In the child, before exec: die with PARENT, or now if it died already.
+
+    setpriv alone leaves a window: a parent killed between fork and the
+    prctl leaves a child whose new parent never dies.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 @contextmanager
@@ -42,7 +60,8 @@ def sleepers(n: int) -> Iterator[list[subprocess.Popen[bytes]]]:
     procs: list[subprocess.Popen[bytes]] = []
     try:
         for _ in range(n):
-            procs.append(subprocess.Popen(dies_with_parent(["sleep", "3600"])))
+            # The benchmarks start no threads: preexec_fn is safe here.
+            procs.append(subprocess.Popen(["sleep", "3600"], preexec_fn=dies_with_me()))
         yield procs
     finally:
         # Ctrl+C again while stopping them must not leave the rest running.
