@@ -11,7 +11,7 @@
 #include "cmds.h"
 #include "layout.h"
 #include "out.h"
-#include "parse.h"
+#include "vdso_type.h"
 
 void cmd_info(int type)
 {
@@ -22,10 +22,10 @@ void cmd_info(int type)
 	out_str("kernel", u.release);
 	out_bool("syscalls", kernel_has_vdso_syscalls());
 	out_arr_begin("types");
-	for (int t = 0; t < 3; t++) {
+	for (int t = 0; t < VDSO_NTYPES; t++) {
 		struct layout l;
 
-		if (type >= 0 && t != type)
+		if (type != VDSO_TYPE_UNKNOWN && t != type)
 			continue;
 		if (layout_get(t, &l, NULL, NULL))
 			die(EIO, "cannot probe the %s vdso", vdso_type_name(t));

@@ -230,7 +230,7 @@ int target_seize(struct target *t, pid_t pid, char *why, size_t whylen)
 				 strerror(-err));
 			goto fail;
 		}
-		th->mode = th->regs.cs == USER32_CS ? MODE_I386 : MODE_X86_64;
+		th->mode = th->regs.cs == USER32_CS ? VDSO_TYPE_I386 : VDSO_TYPE_X86_64;
 	}
 	t->memfd = mem_open(pid);
 	if (t->memfd < 0) {
@@ -433,7 +433,7 @@ int target_adopt(struct target *t, pid_t pid)
 		err = -errno;
 		goto fail;
 	}
-	th->mode = th->regs.cs == USER32_CS ? MODE_I386 : MODE_X86_64;
+	th->mode = th->regs.cs == USER32_CS ? VDSO_TYPE_I386 : VDSO_TYPE_X86_64;
 	/* execve has not returned yet: on its way out it writes its result, 0, to rax */
 	th->regs.rax = 0;
 	t->memfd = mem_open(pid);

@@ -21,7 +21,7 @@
 
 struct tthread {
 	pid_t tid;
-	int mode;			/* from CS: MODE_X86_64 or MODE_I386 */
+	int mode;			/* from CS: VDSO_TYPE_X86_64 or VDSO_TYPE_I386 */
 	int dirty;			/* regs or mask changed: restore before detach */
 	int in_trap;			/* stopped at our int3 (signal-delivery-stop) */
 	int masked;			/* our signal mask is installed */

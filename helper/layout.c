@@ -12,13 +12,13 @@
 
 #include "layout.h"
 #include "maps.h"
-#include "parse.h"
+#include "vdso_type.h"
 
 #define IMG_MAX (1UL << 20)
 
 /* No kernel has this type, and no uninitialised variable holds it. */
 #define VDSO_TYPE_NONE 0x7fffffffU
-#define VDSO_TYPE_SELF 1		/* the helper is an x86_64 program */
+#define VDSO_TYPE_SELF VDSO_TYPE_X86_64	/* the helper is an x86_64 program */
 #define VDSO_REMAP_DRY_RUN_ 1U
 
 static int is_pow2(unsigned long long v)
@@ -71,16 +71,6 @@ int kernel_has_vdso_syscalls(void)
 		return 0;
 	r = syscall(NR_vdso_remap, VDSO_TYPE_NONE, 0UL, VDSO_REMAP_DRY_RUN_);
 	return r == -1 && errno == EINVAL;
-}
-
-long arch_map_vdso_code(int type)
-{
-	switch (type) {
-	case 0: return ARCH_MAP_VDSO_32_;
-	case 1: return ARCH_MAP_VDSO_64_;
-	case 2: return ARCH_MAP_VDSO_X32_;
-	default: return -1;
-	}
 }
 
 struct probe_result {
@@ -225,8 +215,8 @@ int layout_get(int type, struct layout *l, unsigned char **img, size_t *imglen)
 		static const char *const step[] = { "", "munmap", "arch_prctl", "maps" };
 
 		if (res.step == 2)
-			snprintf(l->reason, sizeof(l->reason), "kernel cannot map %s vdso (ARCH_MAP_VDSO_%s: %s)",
-				 name, type == 0 ? "32" : type == 1 ? "64" : "X32", strerrorname_np((int)res.err) ?: "?");
+			snprintf(l->reason, sizeof(l->reason), "kernel cannot map %s vdso (%s: %s)",
+				 name, vdso_type_prctl_name(type), strerrorname_np((int)res.err) ?: "?");
 		else
 			snprintf(l->reason, sizeof(l->reason), "probe failed at %s: %s",
 				 step[res.step & 3], strerror((int)res.err));

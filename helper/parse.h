@@ -17,8 +17,7 @@
 
 int parse_pid(const char *s, pid_t *out);           /* 0, or -EINVAL / -ERANGE; decimal only, 1..pid_max */
 int parse_addr(const char *s, unsigned long *out);  /* 0, or -EINVAL / -ERANGE; "0x"-hex or decimal, full 64-bit range, no sign, no trailing junk */
-int parse_vdso_type(const char *s, int *out);       /* "i386"|"x86_64"|"x32" or "0".."2" -> 0..2; else -EINVAL */
-const char *vdso_type_name(int type);               /* "i386", "x86_64", "x32", or NULL */
+int parse_vdso_type(const char *s, int *out);       /* a type's name or number -> enum vdso_type; else -EINVAL */
 
 /*
  * Added by SEC: the pid_max that parse_pid() enforces, read once from

@@ -24,16 +24,14 @@
 #include "maps.h"
 #include "mmshare.h"
 #include "out.h"
-#include "parse.h"
 #include "policy.h"
 #include "proc.h"
 #include "proxy.h"
 #include "remap.h"
+#include "vdso_type.h"
 #include "vdsoelf.h"
 
 #define PAGE 4096UL
-#define LIMIT_64 0x7ffffffff000UL	/* 47-bit user space: the default mmap limit */
-#define LIMIT_32 0xffffe000UL		/* TASK_SIZE of a compat process */
 #define MAX_STEPS 64
 #define MAX_CHECKS 16
 #define IMG_MAX (1UL << 20)
@@ -284,8 +282,7 @@ static long map_type_at(int type, unsigned long vvar_start, unsigned long base)
 
 	if (is_err(r))
 		return r;
-	add_step("arch_prctl ARCH_MAP_VDSO_%s 0x%lx", type == 0 ? "32" : type == 1 ? "64" : "X32",
-		 vvar_start);
+	add_step("arch_prctl %s 0x%lx", vdso_type_prctl_name(type), vvar_start);
 	if (read_block(&nb))
 		return -EIO;
 	if (nb.base == base)
@@ -461,9 +458,9 @@ static int relocate(struct tthread *th, const struct block *b, unsigned long del
 		    int stack, int keep_ip)
 {
 	static unsigned char stk[SCAN_BELOW + SCAN_ABOVE];
-	unsigned long lo = th->regs.rsp - (th->mode == MODE_X86_64 ? SCAN_BELOW : 0);
+	unsigned long lo = th->regs.rsp - (th->mode == VDSO_TYPE_X86_64 ? SCAN_BELOW : 0);
 	/* x32 code runs in 64-bit mode but keeps 4-byte pointers */
-	size_t w = th->mode == MODE_X86_64 && pmode != MODE_X32 ? 8 : 4;
+	size_t w = th->mode == VDSO_TYPE_X86_64 && pmode != VDSO_TYPE_X32 ? 8 : 4;
 	ssize_t n = 0;
 	int moved = 0;
 
@@ -506,7 +503,7 @@ static int image_type_at(int memfd, unsigned long base)
 
 	if (mem_read(memfd, base, h, sizeof(h)))
 		return -1;
-	return elf_header_type(h, sizeof(h));
+	return vdso_type_of_elf(h, sizeof(h));
 }
 
 static unsigned char *read_image(int memfd, unsigned long start, unsigned long len)
@@ -626,21 +623,22 @@ void cmd_remap(const struct caller *c, const struct remap_req *rq)
 	if (maps_find_block(&m, &b))
 		refuse(ENOENT, "target %d has no vdso mapped", (int)rq->pid);
 	old_type = image_type_at(memfd, b.base);
-	if (old_type < 0)
+	if (old_type == VDSO_TYPE_UNKNOWN)
 		fail(EIO, "cannot read the vdso image header at 0x%lx", b.base);
-	new_type = rq->type >= 0 ? rq->type : old_type;
+	new_type = rq->type != VDSO_TYPE_UNKNOWN ? rq->type : old_type;
 	switching = new_type != old_type;
 	use_proxy = !switching && !rq->no_proxy;
 	path = kernel_has_vdso_syscalls() ? "syscall" : "stock";
 
 	/* a switch leaves old callers speaking the wrong ABI: only on request */
 	if (switching) {
-		if (mode != new_type && !rq->force)
+		if (vdso_type_of_mode(mode) != new_type && !rq->force)
 			refuse(EINVAL, "process %d runs as %s; a %s vdso would not serve its callers "
 			       "(use --force, e.g. for a restorer about to change mode)",
 			       (int)rq->pid, mode_name(mode), vdso_type_name(new_type));
-		add_check("mode", mode == new_type, "process mode %s, new type %s%s", mode_name(mode),
-			  vdso_type_name(new_type), mode != new_type ? " (forced)" : "");
+		add_check("mode", vdso_type_of_mode(mode) == new_type, "process mode %s, new type %s%s",
+			  mode_name(mode), vdso_type_name(new_type),
+			  vdso_type_of_mode(mode) != new_type ? " (forced)" : "");
 	}
 	for (int i = 0; i < b.nvmas; i++) {
 		if (proc_vma_sealed(rq->pid, b.vma[i].start) == 1)
@@ -661,7 +659,10 @@ void cmd_remap(const struct caller *c, const struct remap_req *rq)
 		after = b.end - b.base;
 	}
 	min_addr = proc_mmap_min_addr();
-	limit = (mode == MODE_I386 || mode == MODE_X32 || new_type != MODE_X86_64) ? LIMIT_32 : LIMIT_64;
+	/* below the reach of the new type and of the process (an unknown mode: the type's alone) */
+	limit = vdso_type_limit(new_type);
+	if (vdso_type_valid(mode) && vdso_type_limit(mode) < limit)
+		limit = vdso_type_limit(mode);
 	if (rq->auto_addr) {
 		if (choose_dest(&m, &b, before, after, min_addr, limit, &new_base))
 			refuse(ENOMEM, "no free range of %lu bytes below 0x%lx", before + after, limit);
@@ -959,7 +960,7 @@ void cmd_show(const struct caller *c, pid_t pid)
 {
 	static pid_t tids[TARGET_MAX_THREADS];
 	unsigned long auxv_base = 0, sysinfo = 0;
-	int pidfd, mode, type = -1, memfd, n;
+	int pidfd, mode, type = VDSO_TYPE_UNKNOWN, memfd, n;
 	static struct proxy_list proxies;
 	struct mmshare sh;
 	int shared_err;
@@ -996,7 +997,7 @@ void cmd_show(const struct caller *c, pid_t pid)
 	out_int("pid", pid);
 	out_str("command", comm);
 	out_str("mode", mode_name(mode));
-	out_str("vdso_type", type >= 0 ? vdso_type_name(type) : NULL);
+	out_str("vdso_type", vdso_type_name(type));
 	if (b.nvmas)
 		out_hex("base", b.base);
 	else
@@ -1193,7 +1194,8 @@ int place_at_exec(pid_t pid, unsigned long addr, unsigned long *base_out, char *
 	before = b.base - b.vvar_start;
 	after = b.end - b.base;
 	type = image_type_at(tgt.memfd, b.base);
-	limit = (mode == MODE_X86_64) ? LIMIT_64 : LIMIT_32;
+	/* an unknown mode gets the smaller limit, which holds in every mode */
+	limit = vdso_type_limit(vdso_type_valid(mode) ? mode : VDSO_TYPE_I386);
 	r = -EINVAL;
 	if (addr & (PAGE - 1)) {
 		snprintf(why, whylen, "address 0x%lx is not page aligned", addr);
@@ -1221,7 +1223,7 @@ int place_at_exec(pid_t pid, unsigned long addr, unsigned long *base_out, char *
 	}
 	if (r)
 		goto out;
-	r = patch_auxv(b.base, addr, mode == MODE_X86_64, why, whylen);
+	r = patch_auxv(b.base, addr, mode == VDSO_TYPE_X86_64, why, whylen);
 	if (r) {
 		/* leave the program as the kernel made it */
 		long u = -ENOSYS;
