@@ -78,7 +78,7 @@ range:
 	return -ERANGE;
 }
 
-static int hex_digit(char c)
+int parse_hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -98,7 +98,7 @@ static int parse_hex(const char *s, unsigned long *out)
 	if (!s[0])
 		return -EINVAL;
 	for (i = 0; s[i]; i++) {
-		int d = hex_digit(s[i]);
+		int d = parse_hex_digit(s[i]);
 
 		if (d < 0)
 			return -EINVAL;
