@@ -21,7 +21,7 @@ int parse_hex_digit(char c);                        /* 0..15, or -1 for anything
 int parse_vdso_type(const char *s, int *out);       /* a type's name or number -> enum vdso_type; else -EINVAL */
 
 /*
- * Added by SEC: the pid_max that parse_pid() enforces, read once from
+ * The pid_max that parse_pid() enforces, read once from
  * /proc/sys/kernel/pid_max (PID_MAX_LIMIT if unreadable).
  */
 long parse_pid_max(void);
