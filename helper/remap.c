@@ -19,7 +19,6 @@
 #include <unistd.h>
 
 #include "audit.h"
-#include "inject.h"
 #include "layout.h"
 #include "maps.h"
 #include "mmshare.h"
@@ -28,6 +27,7 @@
 #include "proc.h"
 #include "proxy.h"
 #include "remap.h"
+#include "target.h"
 #include "vdso_type.h"
 #include "vdsoelf.h"
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* helper/inject.c: ptrace syscall injection into every kind of x86 target. */
+/* helper/target.c: hold a target: seize it, inject syscalls into any x86 process, release it. */
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
@@ -11,7 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "inject.h"
+#include "target.h"
 #include "maps.h"
 #include "proc.h"
 

@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * helper/inject.h: stop every thread of a target, run syscalls in it, and
- * put everything back.
+ * helper/target.h: a target the helper holds: stop every thread of it, run
+ * syscalls in it, and put everything back.
  *
  * Every injected syscall runs in 64-bit mode (CS 0x33), also in i386 and x32
  * targets: ARCH_MAP_VDSO_* exists only there, and 64-bit mremap/mmap reach
  * the whole address space. The thread's own CS is restored afterwards.
  */
-#ifndef VDSO_HELPER_INJECT_H
-#define VDSO_HELPER_INJECT_H
+#ifndef VDSO_HELPER_TARGET_H
+#define VDSO_HELPER_TARGET_H
 
 #include <stdint.h>
 #include <sys/types.h>
