@@ -478,21 +478,26 @@ static int relocate(struct tthread *th, const struct block *b, unsigned long del
 		}
 	}
 
+	struct user_regs_struct regs = th->regs;
 	unsigned long long *r[] = {
-		&th->regs.rax, &th->regs.rbx, &th->regs.rcx, &th->regs.rdx, &th->regs.rsi,
-		&th->regs.rdi, &th->regs.rbp, &th->regs.r8, &th->regs.r9, &th->regs.r10,
-		&th->regs.r11, &th->regs.r12, &th->regs.r13, &th->regs.r14, &th->regs.r15,
-		&th->regs.rip,
+		&regs.rax, &regs.rbx, &regs.rcx, &regs.rdx, &regs.rsi, &regs.rdi, &regs.rbp,
+		&regs.r8, &regs.r9, &regs.r10, &regs.r11, &regs.r12, &regs.r13, &regs.r14, &regs.r15,
 	};
+	int moved_regs = 0;
 
 	for (size_t k = 0; k < sizeof(r) / sizeof(r[0]); k++) {
-		if (*r[k] < b->vvar_start || *r[k] >= b->end || (keep_ip && r[k] == &th->regs.rip))
+		if (*r[k] < b->vvar_start || *r[k] >= b->end)
 			continue;
 		*r[k] += delta;
-		th->dirty = 1;
-		moved++;
+		moved_regs++;
 	}
-	return moved;
+	if (moved_regs)
+		target_set_regs(th, &regs);
+	if (!keep_ip && th->regs.rip >= b->vvar_start && th->regs.rip < b->end) {
+		target_set_ip(th, th->regs.rip + delta);
+		moved_regs++;
+	}
+	return moved + moved_regs;
 }
 
 /* ---- facts about the target that need no stop ---- */

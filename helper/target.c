@@ -462,6 +462,18 @@ fail:
 	return err;
 }
 
+void target_set_ip(struct tthread *th, unsigned long ip)
+{
+	th->regs.rip = ip;
+	th->dirty = 1;
+}
+
+void target_set_regs(struct tthread *th, const struct user_regs_struct *regs)
+{
+	th->regs = *regs;
+	th->dirty = 1;
+}
+
 int target_step(struct target *t, struct tthread *th)
 {
 	uint64_t mask = ~(1ULL << (SIGTRAP - 1));

@@ -27,7 +27,7 @@ struct tthread {
 	int masked;			/* our signal mask is installed */
 	int pending;			/* interrupted, stop not yet collected */
 	int unstoppable;		/* seized but never stopped: left to the kernel's detach */
-	struct user_regs_struct regs;	/* as found; edited only by inject_set_ip() */
+	struct user_regs_struct regs;	/* as found; edited only by target_set_ip/_regs() */
 	uint64_t sigmask;
 };
 
@@ -56,6 +56,12 @@ int  target_adopt(struct target *t, pid_t pid);
 int  target_syscall(struct target *t, long nr, unsigned long a1, unsigned long a2,
 		    unsigned long a3, unsigned long a4, unsigned long a5, unsigned long a6,
 		    long *ret);
+/*
+ * What @th runs with once released (written back at detach): th->regs
+ * changes only through these and by target_step().
+ */
+void target_set_ip(struct tthread *th, unsigned long ip);
+void target_set_regs(struct tthread *th, const struct user_regs_struct *regs);
 /* Single-step @th once, signals blocked; th->regs becomes its new state. */
 int  target_step(struct target *t, struct tthread *th);
 /* Does the injecting thread have syscall user dispatch on (SIGSYS for our syscalls)? */
