@@ -118,8 +118,9 @@ static void __attribute__((noreturn)) probe_child(int type, int fd, int want_img
 	struct block b;
 	long r;
 
-	if (maps_read(0 + getpid(), &m) || maps_find_block(&m, &b)) {
-		res.err = ENOENT;
+	r = maps_read(getpid(), &m);
+	if (r || maps_find_block(&m, &b)) {
+		res.err = r ? -r : ENOENT;
 		res.step = 3;
 		goto out;
 	}
@@ -135,8 +136,9 @@ static void __attribute__((noreturn)) probe_child(int type, int fd, int want_img
 		res.step = 2;
 		goto out;
 	}
-	if (maps_read(getpid(), &m) || maps_find_block(&m, &b)) {
-		res.err = ENOENT;
+	r = maps_read(getpid(), &m);
+	if (r || maps_find_block(&m, &b)) {
+		res.err = r ? -r : ENOENT;
 		res.step = 3;
 		goto out;
 	}
@@ -200,11 +202,16 @@ int layout_get(int type, struct layout *l, unsigned char **img, size_t *imglen)
 
 	memset(l, 0, sizeof(*l));
 	l->vvar_vmas = -1;
-	if (!name)
+	if (!name) {
+		snprintf(l->reason, sizeof(l->reason), "no vdso type %d", type);
 		return -EINVAL;
+	}
 	err = probe(type, &res, img, imglen);
-	if (err)
+	if (err) {
+		snprintf(l->reason, sizeof(l->reason), "cannot start the probe of the %s vdso: %s",
+			 name, strerror(-err));
 		return err;
+	}
 	if (!res.err) {
 		l->available = 1;
 		l->before = res.base - res.vvar_start;

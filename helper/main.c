@@ -127,16 +127,16 @@ int main(int argc, char **argv)
 	int err;
 
 	sanitize_process();
-	if (caller_init(&c) < 0) {
-		fputs("vdso-helper: EPERM: cannot read the caller's ids\n", stderr);
-		return 1;
-	}
-	audit_open();
-	policy_load_config(NULL);
-	/* --json anywhere selects JSON errors, even for usage errors found first */
+	/* --json anywhere selects JSON errors, even for the first error found */
 	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
 		if (strcmp(argv[i], "--json") == 0)
 			out_init(1);
+	err = caller_init(&c);
+	if (err)
+		die(err == -ENOMEM ? ENOMEM : EPERM, "cannot read the caller's ids and groups: %s",
+		    strerror(-err));
+	audit_open();
+	policy_load_config(NULL);
 	if (argc < 2)
 		usage_error("no command (try --help)");
 	cmd = argv[1];

@@ -46,8 +46,10 @@ int proxy_patch(unsigned char *img, size_t len, const struct vdso_elf *e,
 {
 	int is32 = e->type == VDSO_TYPE_I386;
 
-	if (len < 16)
+	if (len < 16) {
+		snprintf(why, whylen, "an image of %zu bytes has no room for the mark", len);
 		return -EINVAL;
+	}
 	memcpy(img + PROXY_MARK_OFF, PROXY_MARK, PROXY_MARK_LEN);
 	for (int k = 0; k < e->nsyms; k++) {
 		const struct vdso_sym *s = &e->sym[k];

@@ -511,18 +511,38 @@ static int image_type_at(int memfd, unsigned long base)
 	return vdso_type_of_elf(h, sizeof(h));
 }
 
+/* A malloc'ed copy of [start, start + len), or NULL with errno set. */
 static unsigned char *read_image(int memfd, unsigned long start, unsigned long len)
 {
 	unsigned char *img;
+	int err;
 
-	if (len > IMG_MAX)
+	if (len > IMG_MAX) {
+		errno = E2BIG;
 		return NULL;
+	}
 	img = malloc(len);
-	if (img && mem_read(memfd, start, img, len)) {
+	if (!img)
+		return NULL;
+	err = mem_read(memfd, start, img, len);
+	if (err) {
 		free(img);
+		errno = -err;
 		return NULL;
 	}
 	return img;
+}
+
+/* The target's maps, or a refusal naming the cause: a target that is gone is ESRCH. */
+static void read_maps_or_refuse(pid_t pid, struct maps *m)
+{
+	int err = maps_read(pid, m);
+
+	if (err == -ENOENT || err == -ESRCH)
+		refuse(ESRCH, "target %d exited", (int)pid);
+	if (err)
+		refuse(-err == ENOMEM ? ENOMEM : EIO, "cannot read the maps of %d: %s", (int)pid,
+		       strerror(-err));
 }
 
 static void print_side(const char *key, int type, unsigned long base, unsigned long vvar,
@@ -572,8 +592,8 @@ static void check_unshared(pid_t pid, int stopped)
 	if (err == -ESRCH)
 		refuse(ESRCH, "process %d exited", (int)pid);
 	if (err)
-		refuse(EIO, "cannot check whether process %d shares its address space: %s", (int)pid,
-		       strerror(-err));
+		refuse(-err == ENOMEM ? ENOMEM : EIO, "cannot check whether process %d shares its "
+		       "address space: %s", (int)pid, strerror(-err));
 	if (sh.n)
 		refuse(EBUSY, "process %d shares its address space, and so its vdso, with pid %d%s "
 		       "(clone with CLONE_VM, or vfork before exec), which the helper does not stop: "
@@ -607,7 +627,7 @@ void cmd_remap(const struct caller *c, const struct remap_req *rq)
 	struct verdict v;
 	struct block b;
 	struct maps m;
-	char why[256];
+	char why[256] = "";
 	long r = 0;
 	const char *path;
 
@@ -623,8 +643,7 @@ void cmd_remap(const struct caller *c, const struct remap_req *rq)
 	if (memfd < 0)
 		refuse(-memfd == ENOENT ? ESRCH : -memfd, "cannot open memory of %d: %s", (int)rq->pid,
 		       strerror(-memfd));
-	if (maps_read(rq->pid, &m))
-		refuse(ESRCH, "target %d exited", (int)rq->pid);
+	read_maps_or_refuse(rq->pid, &m);
 	if (maps_find_block(&m, &b))
 		refuse(ENOENT, "target %d has no vdso mapped", (int)rq->pid);
 	old_type = image_type_at(memfd, b.base);
@@ -655,7 +674,11 @@ void cmd_remap(const struct caller *c, const struct remap_req *rq)
 	if (switching) {
 		struct layout l;
 
-		if (layout_get(new_type, &l, NULL, NULL) || !l.available)
+		int err = layout_get(new_type, &l, NULL, NULL);
+
+		if (err)
+			refuse(-err, "%s", l.reason);
+		if (!l.available)
 			refuse(EOPNOTSUPP, "%s", l.reason[0] ? l.reason : "type not available");
 		before = l.before;
 		after = l.after;
@@ -714,8 +737,9 @@ void cmd_remap(const struct caller *c, const struct remap_req *rq)
 	check_unshared(rq->pid, 1);
 
 	/* the stopped truth: maps again, destination, threads */
-	if (maps_read(rq->pid, &m) || maps_find_block(&m, &b))
-		refuse(ESRCH, "target %d lost its vdso or exited", (int)rq->pid);
+	read_maps_or_refuse(rq->pid, &m);
+	if (maps_find_block(&m, &b))
+		refuse(ESRCH, "target %d lost its vdso", (int)rq->pid);
 	proxy_find_all(tgt.memfd, &m, &proxies);
 	target_choose_stub(&tgt, &m);
 	if (!maps_range_free(&m, new_vvar, new_base + after, &b, &clash)) {
@@ -758,8 +782,11 @@ void cmd_remap(const struct caller *c, const struct remap_req *rq)
 	}
 	maps_free(&m);
 	img = read_image(tgt.memfd, b.base, text_len);
-	if (!img || vdso_elf_parse(img, text_len, &elf))
-		refuse(EIO, "cannot read the vdso image at 0x%lx", b.base);
+	if (!img)
+		refuse(errno == ENOMEM ? ENOMEM : EIO, "cannot read the vdso image at 0x%lx: %s",
+		       b.base, strerror(errno));
+	if (vdso_elf_parse(img, text_len, &elf))
+		refuse(EIO, "the vdso image at 0x%lx is not one the helper can read", b.base);
 	/*
 	 * A proxy move relocates threads; elsewhere they must step out. So must
 	 * they under a shadow stack: its return addresses cannot be rewritten.
@@ -816,7 +843,8 @@ void cmd_remap(const struct caller *c, const struct remap_req *rq)
 	if (replace) {
 		replaced_img = read_image(tgt.memfd, replace, after);
 		if (!replaced_img)
-			refuse(EIO, "cannot read the proxy at 0x%lx", replace);
+			refuse(errno == ENOMEM ? ENOMEM : EIO, "cannot read the proxy at 0x%lx: %s",
+			       replace, strerror(errno));
 		r = inj(SYS_munmap, replace, after, 0, 0, 0, 0);
 		if (is_err(r))
 			fail((int)-r, "cannot unmap the proxy at 0x%lx: %s", replace, strerror((int)-r));
@@ -985,8 +1013,7 @@ void cmd_show(const struct caller *c, pid_t pid)
 	if (memfd < 0)
 		refuse(-memfd == ENOENT ? ESRCH : -memfd, "cannot open memory of %d: %s", (int)pid,
 		       strerror(-memfd));
-	if (maps_read(pid, &m))
-		refuse(ESRCH, "target %d exited", (int)pid);
+	read_maps_or_refuse(pid, &m);
 	if (maps_find_block(&m, &b))
 		b.nvmas = 0;
 	else
