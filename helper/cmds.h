@@ -5,7 +5,7 @@
 
 struct caller;
 
-void cmd_info(int type);			/* -1: every type */
+void cmd_info(int type);			/* VDSO_TYPE_UNKNOWN: every type */
 void cmd_image(int type, const char *file);	/* file NULL: stdout */
 void cmd_exec(const struct caller *c, int have_addr, unsigned long addr, char **argv);
 

@@ -54,7 +54,7 @@ static void run_program(char **argv, char **envp)
 
 void cmd_exec(const struct caller *c, int have_addr, unsigned long addr, char **argv)
 {
-	char why[256];
+	char why[256] = "";
 	unsigned long base = 0;
 	int st, err, status;
 	int pfd[2];

@@ -11,7 +11,7 @@
 #include "cmds.h"
 #include "layout.h"
 #include "out.h"
-#include "parse.h"
+#include "vdso_type.h"
 
 void cmd_info(int type)
 {
@@ -22,13 +22,15 @@ void cmd_info(int type)
 	out_str("kernel", u.release);
 	out_bool("syscalls", kernel_has_vdso_syscalls());
 	out_arr_begin("types");
-	for (int t = 0; t < 3; t++) {
+	for (int t = 0; t < VDSO_NTYPES; t++) {
 		struct layout l;
+		int err;
 
-		if (type >= 0 && t != type)
+		if (type != VDSO_TYPE_UNKNOWN && t != type)
 			continue;
-		if (layout_get(t, &l, NULL, NULL))
-			die(EIO, "cannot probe the %s vdso", vdso_type_name(t));
+		err = layout_get(t, &l, NULL, NULL);
+		if (err)
+			die(-err, "%s", l.reason);
 		out_obj_begin(NULL);
 		out_str("type", vdso_type_name(t));
 		out_int("id", t);
@@ -60,9 +62,12 @@ void cmd_image(int type, const char *file)
 	unsigned char *img = NULL;
 	struct layout l;
 	size_t len = 0, off = 0;
-	int fd = STDOUT_FILENO;
+	int fd = STDOUT_FILENO, err;
 
-	if (layout_get(type, &l, &img, &len) || !img) {
+	err = layout_get(type, &l, &img, &len);
+	if (err)
+		die(-err, "%s", l.reason);
+	if (!img) {
 		if (!l.available)
 			die(EOPNOTSUPP, "%s", l.reason);
 		die(EIO, "cannot read the %s vdso image", vdso_type_name(type));

@@ -12,13 +12,13 @@
 
 #include "layout.h"
 #include "maps.h"
-#include "parse.h"
+#include "vdso_type.h"
 
 #define IMG_MAX (1UL << 20)
 
 /* No kernel has this type, and no uninitialised variable holds it. */
 #define VDSO_TYPE_NONE 0x7fffffffU
-#define VDSO_TYPE_SELF 1		/* the helper is an x86_64 program */
+#define VDSO_TYPE_SELF VDSO_TYPE_X86_64	/* the helper is an x86_64 program */
 #define VDSO_REMAP_DRY_RUN_ 1U
 
 static int is_pow2(unsigned long long v)
@@ -73,16 +73,6 @@ int kernel_has_vdso_syscalls(void)
 	return r == -1 && errno == EINVAL;
 }
 
-long arch_map_vdso_code(int type)
-{
-	switch (type) {
-	case 0: return ARCH_MAP_VDSO_32_;
-	case 1: return ARCH_MAP_VDSO_64_;
-	case 2: return ARCH_MAP_VDSO_X32_;
-	default: return -1;
-	}
-}
-
 struct probe_result {
 	long err;			/* 0, or the errno of the step that failed */
 	int step;			/* 1 munmap, 2 arch_prctl, 3 maps */
@@ -128,8 +118,9 @@ static void __attribute__((noreturn)) probe_child(int type, int fd, int want_img
 	struct block b;
 	long r;
 
-	if (maps_read(0 + getpid(), &m) || maps_find_block(&m, &b)) {
-		res.err = ENOENT;
+	r = maps_read(getpid(), &m);
+	if (r || maps_find_block(&m, &b)) {
+		res.err = r ? -r : ENOENT;
 		res.step = 3;
 		goto out;
 	}
@@ -145,8 +136,9 @@ static void __attribute__((noreturn)) probe_child(int type, int fd, int want_img
 		res.step = 2;
 		goto out;
 	}
-	if (maps_read(getpid(), &m) || maps_find_block(&m, &b)) {
-		res.err = ENOENT;
+	r = maps_read(getpid(), &m);
+	if (r || maps_find_block(&m, &b)) {
+		res.err = r ? -r : ENOENT;
 		res.step = 3;
 		goto out;
 	}
@@ -210,11 +202,16 @@ int layout_get(int type, struct layout *l, unsigned char **img, size_t *imglen)
 
 	memset(l, 0, sizeof(*l));
 	l->vvar_vmas = -1;
-	if (!name)
+	if (!name) {
+		snprintf(l->reason, sizeof(l->reason), "no vdso type %d", type);
 		return -EINVAL;
+	}
 	err = probe(type, &res, img, imglen);
-	if (err)
+	if (err) {
+		snprintf(l->reason, sizeof(l->reason), "cannot start the probe of the %s vdso: %s",
+			 name, strerror(-err));
 		return err;
+	}
 	if (!res.err) {
 		l->available = 1;
 		l->before = res.base - res.vvar_start;
@@ -225,8 +222,8 @@ int layout_get(int type, struct layout *l, unsigned char **img, size_t *imglen)
 		static const char *const step[] = { "", "munmap", "arch_prctl", "maps" };
 
 		if (res.step == 2)
-			snprintf(l->reason, sizeof(l->reason), "kernel cannot map %s vdso (ARCH_MAP_VDSO_%s: %s)",
-				 name, type == 0 ? "32" : type == 1 ? "64" : "X32", strerrorname_np((int)res.err) ?: "?");
+			snprintf(l->reason, sizeof(l->reason), "kernel cannot map %s vdso (%s: %s)",
+				 name, vdso_type_prctl_name(type), strerrorname_np((int)res.err) ?: "?");
 		else
 			snprintf(l->reason, sizeof(l->reason), "probe failed at %s: %s",
 				 step[res.step & 3], strerror((int)res.err));

@@ -15,10 +15,6 @@
 #define NR_vdso_get_info 473
 #define NR_vdso_remap 474
 
-#define ARCH_MAP_VDSO_X32_ 0x2001
-#define ARCH_MAP_VDSO_32_ 0x2002
-#define ARCH_MAP_VDSO_64_ 0x2003
-
 struct vdso_info_uapi {			/* struct vdso_info of the kernel patch */
 	unsigned long long space_needed_before;
 	unsigned long long space_needed_after;
@@ -35,7 +31,6 @@ struct layout {
 
 /* 473/474 are vdso_get_info/vdso_remap: they answered as only those can. */
 int  kernel_has_vdso_syscalls(void);
-long arch_map_vdso_code(int type);	/* ARCH_MAP_VDSO_* for a vdso type */
 /* Fill @l for @type. With @img, also the raw text (malloc'ed) into *img / *imglen. */
 int  layout_get(int type, struct layout *l, unsigned char **img, size_t *imglen);
 

@@ -20,6 +20,7 @@
 #include "parse.h"
 #include "policy.h"
 #include "remap.h"
+#include "vdso_type.h"
 
 #define VERSION "0.1.0"
 
@@ -120,22 +121,22 @@ static void only(const char *cmd, const struct opts *o, const char *allowed)
 
 int main(int argc, char **argv)
 {
-	struct opts o = { .type = -1 };
+	struct opts o = { .type = VDSO_TYPE_UNKNOWN };
 	struct caller c;
 	const char *cmd;
 	int err;
 
 	sanitize_process();
-	if (caller_init(&c) < 0) {
-		fputs("vdso-helper: EPERM: cannot read the caller's ids\n", stderr);
-		return 1;
-	}
-	audit_open();
-	policy_load_config(NULL);
-	/* --json anywhere selects JSON errors, even for usage errors found first */
+	/* --json anywhere selects JSON errors, even for the first error found */
 	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
 		if (strcmp(argv[i], "--json") == 0)
 			out_init(1);
+	err = caller_init(&c);
+	if (err)
+		die(err == -ENOMEM ? ENOMEM : EPERM, "cannot read the caller's ids and groups: %s",
+		    strerror(-err));
+	audit_open();
+	policy_load_config(NULL);
 	if (argc < 2)
 		usage_error("no command (try --help)");
 	cmd = argv[1];
@@ -160,7 +161,7 @@ int main(int argc, char **argv)
 		if (err)
 			die(EPERM, "cannot drop privileges: %s", strerror(-err));
 		if (is_info)
-			cmd_info(o.have_type ? o.type : -1);
+			cmd_info(o.have_type ? o.type : VDSO_TYPE_UNKNOWN);
 		else
 			cmd_image(o.type, o.out_file);
 		return 0;
@@ -175,7 +176,7 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "remap") == 0) {
 		struct remap_req r = {
 			.pid = o.pid, .have_addr = o.have_addr, .auto_addr = o.auto_addr,
-			.addr = o.addr, .type = o.have_type ? o.type : -1,
+			.addr = o.addr, .type = o.have_type ? o.type : VDSO_TYPE_UNKNOWN,
 			.no_proxy = o.no_proxy, .force = o.force, .dry_run = o.dry_run,
 		};
 

@@ -6,17 +6,7 @@
 #include <string.h>
 
 #include "maps.h"
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+#include "parse.h"
 
 /* Hex number up to @stop; advances *p past it. At most 16 digits. */
 static int take_hex(const char **p, char stop, unsigned long *out)
@@ -24,7 +14,7 @@ static int take_hex(const char **p, char stop, unsigned long *out)
 	unsigned long v = 0;
 	int n = 0, d;
 
-	while ((d = hexval(**p)) >= 0) {
+	while ((d = parse_hex_digit(**p)) >= 0) {
 		if (++n > 16)
 			return -EINVAL;
 		v = (v << 4) | (unsigned long)d;

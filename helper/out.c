@@ -9,10 +9,17 @@
 #include "out.h"
 
 #define OUT_MAX_DEPTH 16
+#define OUT_STATIC 8192
 
 static int json_mode;
-static char *buf;
-static size_t len, cap;
+/*
+ * Output starts in a static buffer and moves to the heap only when it grows
+ * past it: an error reply (die() starts over at length 0) then never needs
+ * memory, and so gets out even when memory is what ran out.
+ */
+static char static_buf[OUT_STATIC];
+static char *buf = static_buf;
+static size_t len, cap = OUT_STATIC;
 static int depth;
 static int count[OUT_MAX_DEPTH];	/* items already written at each depth */
 static int is_arr[OUT_MAX_DEPTH];
@@ -37,16 +44,16 @@ void out_set_cleanup(void (*fn)(void))
 static void emit(const char *s, size_t n)
 {
 	if (len + n + 1 > cap) {
-		size_t ncap = cap ? cap * 2 : 4096;
+		size_t ncap = cap * 2;
 		char *nb;
 
 		while (ncap < len + n + 1)
 			ncap *= 2;
-		nb = realloc(buf, ncap);
-		if (!nb) {
-			fputs("vdso-helper: ENOMEM: out of memory\n", stderr);
-			_exit(1);
-		}
+		nb = buf == static_buf ? malloc(ncap) : realloc(buf, ncap);
+		if (!nb)
+			die(ENOMEM, "out of memory for the reply");
+		if (buf == static_buf)
+			memcpy(nb, buf, len);
 		buf = nb;
 		cap = ncap;
 	}

@@ -4,12 +4,12 @@
  * leading whitespace and signs, and its errno protocol is easy to get wrong.
  */
 #include "parse.h"
+#include "vdso_type.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stddef.h>
-#include <string.h>
 #include <unistd.h>
 
 /* include/linux/threads.h: the kernel never allows more on 64-bit. */
@@ -78,7 +78,7 @@ range:
 	return -ERANGE;
 }
 
-static int hex_digit(char c)
+int parse_hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -98,7 +98,7 @@ static int parse_hex(const char *s, unsigned long *out)
 	if (!s[0])
 		return -EINVAL;
 	for (i = 0; s[i]; i++) {
-		int d = hex_digit(s[i]);
+		int d = parse_hex_digit(s[i]);
 
 		if (d < 0)
 			return -EINVAL;
@@ -142,30 +142,17 @@ int parse_addr(const char *s, unsigned long *out)
 	return parse_decimal(s, ULONG_MAX, out);
 }
 
-static const char *const type_names[] = { "i386", "x86_64", "x32" };
-
 int parse_vdso_type(const char *s, int *out)
 {
-	size_t i;
+	int t;
 
 	if (!s || !out)
 		return -EINVAL;
-	for (i = 0; i < sizeof(type_names) / sizeof(type_names[0]); i++) {
-		if (!strcmp(s, type_names[i])) {
-			*out = (int)i;
-			return 0;
-		}
-	}
-	if (s[0] >= '0' && s[0] <= '2' && s[1] == '\0') {
-		*out = s[0] - '0';
-		return 0;
-	}
-	return -EINVAL;
-}
-
-const char *vdso_type_name(int type)
-{
-	if (type < 0 || type >= (int)(sizeof(type_names) / sizeof(type_names[0])))
-		return NULL;
-	return type_names[type];
+	t = vdso_type_of_name(s);
+	if (t == VDSO_TYPE_UNKNOWN && s[0] >= '0' && s[0] < '0' + VDSO_NTYPES && s[1] == '\0')
+		t = s[0] - '0';
+	if (t == VDSO_TYPE_UNKNOWN)
+		return -EINVAL;
+	*out = t;
+	return 0;
 }

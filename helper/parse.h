@@ -5,7 +5,7 @@
  * Every number that reaches the helper from its command line goes through
  * these functions. They never allocate, never read past the terminating NUL,
  * accept no sign, no whitespace and no trailing junk, and reject strings
- * longer than PARSE_MAX_LEN.
+ * longer than PARSE_MAX_LEN. The hex digit is shared with the maps parser.
  */
 #ifndef VDSO_HELPER_PARSE_H
 #define VDSO_HELPER_PARSE_H
@@ -17,11 +17,11 @@
 
 int parse_pid(const char *s, pid_t *out);           /* 0, or -EINVAL / -ERANGE; decimal only, 1..pid_max */
 int parse_addr(const char *s, unsigned long *out);  /* 0, or -EINVAL / -ERANGE; "0x"-hex or decimal, full 64-bit range, no sign, no trailing junk */
-int parse_vdso_type(const char *s, int *out);       /* "i386"|"x86_64"|"x32" or "0".."2" -> 0..2; else -EINVAL */
-const char *vdso_type_name(int type);               /* "i386", "x86_64", "x32", or NULL */
+int parse_hex_digit(char c);                        /* 0..15, or -1 for anything but [0-9a-fA-F] */
+int parse_vdso_type(const char *s, int *out);       /* a type's name or number -> enum vdso_type; else -EINVAL */
 
 /*
- * Added by SEC: the pid_max that parse_pid() enforces, read once from
+ * The pid_max that parse_pid() enforces, read once from
  * /proc/sys/kernel/pid_max (PID_MAX_LIMIT if unreadable).
  */
 long parse_pid_max(void);

@@ -547,7 +547,8 @@ static int pidfd_pid(int pidfd, pid_t *out)
 	return 0;
 }
 
-struct target {
+/* What /proc says about a target, for the verdict. */
+struct target_facts {
 	uid_t uid[4];		/* real, effective, saved, fs */
 	gid_t gid[4];
 	unsigned long long capprm;
@@ -593,7 +594,7 @@ static int parse_ids(const char *line, unsigned int ids[4])
 	return sscanf(line, "%u %u %u %u", &ids[0], &ids[1], &ids[2], &ids[3]) == 4 ? 0 : -EINVAL;
 }
 
-static int read_target(int procfd, struct target *t)
+static int read_target_facts(int procfd, struct target_facts *t)
 {
 	static char buf[STATUS_MAX_SIZE];
 	int have_uid = 0, have_gid = 0, have_cap = 0, have_groups = 0;
@@ -698,17 +699,17 @@ static void refuse(struct verdict *v, int err, const char *fmt, ...)
 	va_end(ap);
 }
 
-static int all_uids(const struct target *t, uid_t uid)
+static int all_uids(const struct target_facts *t, uid_t uid)
 {
 	return t->uid[0] == uid && t->uid[1] == uid && t->uid[2] == uid && t->uid[3] == uid;
 }
 
-static int all_gids(const struct target *t, gid_t gid)
+static int all_gids(const struct target_facts *t, gid_t gid)
 {
 	return t->gid[0] == gid && t->gid[1] == gid && t->gid[2] == gid && t->gid[3] == gid;
 }
 
-static int ids_at_least(const struct target *t, uid_t min)
+static int ids_at_least(const struct target_facts *t, uid_t min)
 {
 	int i;
 
@@ -724,7 +725,7 @@ static int ids_at_least(const struct target *t, uid_t min)
  * (say, one given to a service by root) would hand that group's access to
  * the caller, which the helper's privilege must not do.
  */
-static long foreign_group(const struct caller *c, const struct target *t)
+static long foreign_group(const struct caller *c, const struct target_facts *t)
 {
 	int i;
 
@@ -736,7 +737,7 @@ static long foreign_group(const struct caller *c, const struct target *t)
 	return -1;
 }
 
-static int has_group(const struct target *t, gid_t g)
+static int has_group(const struct target_facts *t, gid_t g)
 {
 	int i;
 
@@ -749,7 +750,8 @@ static int has_group(const struct target *t, gid_t g)
 }
 
 /* Why a non-root caller may not act on t, for the verdict. */
-static void refuse_ownership(const struct caller *c, const struct target *t, struct verdict *v)
+static void refuse_ownership(const struct caller *c, const struct target_facts *t,
+			     struct verdict *v)
 {
 	if (t->uid[0] != t->uid[1] || t->uid[0] != t->uid[2] || t->uid[0] != t->uid[3])
 		refuse(v, EPERM, "target changed identity (uids real %u, effective %u, saved %u, fs %u)",
@@ -763,7 +765,7 @@ static void refuse_ownership(const struct caller *c, const struct target *t, str
 		refuse(v, EPERM, "target runs as gid %u, caller as gid %u", t->gid[0], c->gid);
 }
 
-static void judge(const struct caller *c, const struct target *t, struct verdict *v)
+static void judge(const struct caller *c, const struct target_facts *t, struct verdict *v)
 {
 	if (t->kthread || (t->flags & PF_KTHREAD_FLAG)) {
 		refuse(v, EPERM, "target is a kernel thread");
@@ -831,7 +833,7 @@ int policy_check(const struct caller *c, pid_t pid, int pidfd, struct verdict *v
 {
 	char path[32];
 	struct statfs sfs;
-	struct target t;
+	struct target_facts t;
 	int procfd, ret, own_pidfd = -1;
 
 	refuse(v, EPERM, "policy not evaluated");
@@ -902,7 +904,7 @@ int policy_check(const struct caller *c, pid_t pid, int pidfd, struct verdict *v
 		refuse(v, -ret, "cannot confirm the target through its pidfd: %s", strerror(-ret));
 		goto out_proc;
 	}
-	ret = read_target(procfd, &t);
+	ret = read_target_facts(procfd, &t);
 	if (ret) {
 		if (ret == -ESRCH || ret == -ENOENT)
 			refuse(v, ESRCH, "target exited");

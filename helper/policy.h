@@ -33,13 +33,13 @@ struct verdict {
 int  caller_init(struct caller *c);              /* read real ids; call first */
 void sanitize_process(void);                      /* clear the environment, set a safe PATH-less env, umask 077, close fds > 2, reset signal dispositions; call at start of main */
 int  policy_load_config(const char *path);       /* operator group config; default path /etc/vdso-helper.conf; ignored with a warning (to stderr and audit) unless root-owned, a regular file, not a symlink, not writable by group/others */
-int  policy_check(const struct caller *c, pid_t pid, int pidfd, struct verdict *v); /* the rules of helper.md's "Access policy" */
+int  policy_check(const struct caller *c, pid_t pid, int pidfd, struct verdict *v); /* the rules at the top of this file */
 int  policy_recheck(pid_t pid, int pidfd);       /* after attaching: 0 if pidfd still names pid (no reuse), else -ESRCH */
 int  drop_privileges(const struct caller *c);     /* permanent: setgroups, setresgid, setresuid to the caller's real ids; verify they cannot be regained; 0 or -errno */
 int  pidfd_open_checked(pid_t pid);               /* pidfd_open(2) via syscall(); -errno on failure */
 
 /*
- * Notes for callers (SEC):
+ * Notes for callers:
  *
  * policy_check() returns 0 when it reached a verdict (read v->allowed), or
  * -errno when it could not (v is then filled as a refusal too, so printing

@@ -13,28 +13,7 @@
 
 const char *mode_name(int mode)
 {
-	switch (mode) {
-	case MODE_I386: return "i386";
-	case MODE_X86_64: return "x86_64";
-	case MODE_X32: return "x32";
-	default: return "unknown";
-	}
-}
-
-int elf_header_type(const unsigned char *h, size_t len)
-{
-	unsigned int machine;
-
-	if (len < EI_NIDENT + 4 || memcmp(h, ELFMAG, SELFMAG) != 0)
-		return -1;
-	machine = (unsigned int)h[18] | ((unsigned int)h[19] << 8);	/* e_machine, LE */
-	if (h[EI_CLASS] == ELFCLASS64 && machine == EM_X86_64)
-		return MODE_X86_64;
-	if (h[EI_CLASS] == ELFCLASS32 && machine == EM_386)
-		return MODE_I386;
-	if (h[EI_CLASS] == ELFCLASS32 && machine == EM_X86_64)
-		return MODE_X32;
-	return -1;
+	return vdso_type_name(mode) ?: "unknown";
 }
 
 int proc_exe_mode(pid_t pid)
@@ -47,12 +26,12 @@ int proc_exe_mode(pid_t pid)
 	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return MODE_UNKNOWN;
+		return VDSO_TYPE_UNKNOWN;
 	n = pread(fd, h, sizeof(h), 0);
 	close(fd);
 	if (n < 24)
-		return MODE_UNKNOWN;
-	return elf_header_type(h, (size_t)n);
+		return VDSO_TYPE_UNKNOWN;
+	return vdso_type_of_elf(h, (size_t)n);
 }
 
 ssize_t proc_read_small(const char *path, char *buf, size_t len)
@@ -88,7 +67,7 @@ int proc_auxv_base(pid_t pid, int mode, unsigned long *ehdr, unsigned long *sysi
 {
 	unsigned char raw[4096];
 	char path[64];
-	size_t w = (mode == MODE_I386 || mode == MODE_X32) ? 4 : 8;	/* compat auxv is packed */
+	size_t w = (mode == VDSO_TYPE_I386 || mode == VDSO_TYPE_X32) ? 4 : 8;	/* compat auxv is packed */
 	ssize_t n;
 	int fd;
 

@@ -6,16 +6,12 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* Process modes; the values of the vdso types they call. */
-#define MODE_I386	0
-#define MODE_X86_64	1
-#define MODE_X32	2
-#define MODE_UNKNOWN	(-1)
+#include "vdso_type.h"	/* a process's mode is the vdso type its code calls */
 
 /* One read of a small /proc file into buf, NUL-terminated: length or -errno. */
 ssize_t proc_read_small(const char *path, char *buf, size_t len);
-const char *mode_name(int mode);	/* "unknown" for MODE_UNKNOWN */
-int  proc_exe_mode(pid_t pid);		/* from /proc/P/exe's ELF header */
+const char *mode_name(int mode);	/* "unknown" for VDSO_TYPE_UNKNOWN */
+int  proc_exe_mode(pid_t pid);		/* from /proc/P/exe's ELF header, or VDSO_TYPE_UNKNOWN */
 int  proc_comm(pid_t pid, char *buf, size_t len);
 /* AT_SYSINFO_EHDR (and AT_SYSINFO, 0 if absent) from /proc/P/auxv. */
 int  proc_auxv_base(pid_t pid, int mode, unsigned long *ehdr, unsigned long *sysinfo);
@@ -35,8 +31,5 @@ unsigned long proc_mmap_min_addr(void);
 int mem_open(pid_t pid);
 int mem_read(int fd, unsigned long addr, void *buf, size_t len);	/* 0 or -errno */
 int mem_write(int fd, unsigned long addr, const void *buf, size_t len);
-
-/* Type of an ELF image from its header: 0 i386, 1 x86_64, 2 x32, -1 unknown. */
-int elf_header_type(const unsigned char *ehdr, size_t len);
 
 #endif

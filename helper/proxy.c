@@ -7,6 +7,7 @@
 
 #include "proc.h"
 #include "proxy.h"
+#include "vdso_type.h"
 
 #define JMP_REL32_LEN 5
 #define JMP_ABS64_LEN VDSO_JUMP_MAX	/* jmp *0(%rip); .quad target */
@@ -43,10 +44,12 @@ static int write_jump(unsigned char *at, size_t room, unsigned long from, unsign
 int proxy_patch(unsigned char *img, size_t len, const struct vdso_elf *e,
 		unsigned long proxy_base, unsigned long new_base, char *why, size_t whylen)
 {
-	int is32 = e->type == MODE_I386;
+	int is32 = e->type == VDSO_TYPE_I386;
 
-	if (len < 16)
+	if (len < 16) {
+		snprintf(why, whylen, "an image of %zu bytes has no room for the mark", len);
 		return -EINVAL;
+	}
 	memcpy(img + PROXY_MARK_OFF, PROXY_MARK, PROXY_MARK_LEN);
 	for (int k = 0; k < e->nsyms; k++) {
 		const struct vdso_sym *s = &e->sym[k];
@@ -65,7 +68,7 @@ int proxy_patch(unsigned char *img, size_t len, const struct vdso_elf *e,
 
 int proxy_is_marked(const unsigned char *img, size_t len)
 {
-	return len >= 16 && elf_header_type(img, len) >= 0 &&
+	return len >= 16 && vdso_type_of_elf(img, len) != VDSO_TYPE_UNKNOWN &&
 	       memcmp(img + PROXY_MARK_OFF, PROXY_MARK, PROXY_MARK_LEN) == 0;
 }
 
@@ -84,7 +87,7 @@ unsigned long proxy_target(const unsigned char *img, size_t len, const struct vd
 
 			memcpy(&r32, p + 1, 4);
 			to = proxy_base + s->off + JMP_REL32_LEN + (unsigned long)(long)r32;
-			if (e->type == MODE_I386)
+			if (e->type == VDSO_TYPE_I386)
 				to &= 0xffffffffUL;
 		} else if (p[0] == 0xff && p[1] == 0x25 && !p[2] && !p[3] && !p[4] && !p[5]) {
 			memcpy(&to, p + 6, 8);

@@ -19,21 +19,19 @@
 #include <unistd.h>
 
 #include "audit.h"
-#include "inject.h"
 #include "layout.h"
 #include "maps.h"
 #include "mmshare.h"
 #include "out.h"
-#include "parse.h"
 #include "policy.h"
 #include "proc.h"
 #include "proxy.h"
 #include "remap.h"
+#include "target.h"
+#include "vdso_type.h"
 #include "vdsoelf.h"
 
 #define PAGE 4096UL
-#define LIMIT_64 0x7ffffffff000UL	/* 47-bit user space: the default mmap limit */
-#define LIMIT_32 0xffffe000UL		/* TASK_SIZE of a compat process */
 #define MAX_STEPS 64
 #define MAX_CHECKS 16
 #define IMG_MAX (1UL << 20)
@@ -284,8 +282,7 @@ static long map_type_at(int type, unsigned long vvar_start, unsigned long base)
 
 	if (is_err(r))
 		return r;
-	add_step("arch_prctl ARCH_MAP_VDSO_%s 0x%lx", type == 0 ? "32" : type == 1 ? "64" : "X32",
-		 vvar_start);
+	add_step("arch_prctl %s 0x%lx", vdso_type_prctl_name(type), vvar_start);
 	if (read_block(&nb))
 		return -EIO;
 	if (nb.base == base)
@@ -461,9 +458,9 @@ static int relocate(struct tthread *th, const struct block *b, unsigned long del
 		    int stack, int keep_ip)
 {
 	static unsigned char stk[SCAN_BELOW + SCAN_ABOVE];
-	unsigned long lo = th->regs.rsp - (th->mode == MODE_X86_64 ? SCAN_BELOW : 0);
+	unsigned long lo = th->regs.rsp - (th->mode == VDSO_TYPE_X86_64 ? SCAN_BELOW : 0);
 	/* x32 code runs in 64-bit mode but keeps 4-byte pointers */
-	size_t w = th->mode == MODE_X86_64 && pmode != MODE_X32 ? 8 : 4;
+	size_t w = th->mode == VDSO_TYPE_X86_64 && pmode != VDSO_TYPE_X32 ? 8 : 4;
 	ssize_t n = 0;
 	int moved = 0;
 
@@ -481,21 +478,26 @@ static int relocate(struct tthread *th, const struct block *b, unsigned long del
 		}
 	}
 
+	struct user_regs_struct regs = th->regs;
 	unsigned long long *r[] = {
-		&th->regs.rax, &th->regs.rbx, &th->regs.rcx, &th->regs.rdx, &th->regs.rsi,
-		&th->regs.rdi, &th->regs.rbp, &th->regs.r8, &th->regs.r9, &th->regs.r10,
-		&th->regs.r11, &th->regs.r12, &th->regs.r13, &th->regs.r14, &th->regs.r15,
-		&th->regs.rip,
+		&regs.rax, &regs.rbx, &regs.rcx, &regs.rdx, &regs.rsi, &regs.rdi, &regs.rbp,
+		&regs.r8, &regs.r9, &regs.r10, &regs.r11, &regs.r12, &regs.r13, &regs.r14, &regs.r15,
 	};
+	int moved_regs = 0;
 
 	for (size_t k = 0; k < sizeof(r) / sizeof(r[0]); k++) {
-		if (*r[k] < b->vvar_start || *r[k] >= b->end || (keep_ip && r[k] == &th->regs.rip))
+		if (*r[k] < b->vvar_start || *r[k] >= b->end)
 			continue;
 		*r[k] += delta;
-		th->dirty = 1;
-		moved++;
+		moved_regs++;
 	}
-	return moved;
+	if (moved_regs)
+		target_set_regs(th, &regs);
+	if (!keep_ip && th->regs.rip >= b->vvar_start && th->regs.rip < b->end) {
+		target_set_ip(th, th->regs.rip + delta);
+		moved_regs++;
+	}
+	return moved + moved_regs;
 }
 
 /* ---- facts about the target that need no stop ---- */
@@ -506,21 +508,41 @@ static int image_type_at(int memfd, unsigned long base)
 
 	if (mem_read(memfd, base, h, sizeof(h)))
 		return -1;
-	return elf_header_type(h, sizeof(h));
+	return vdso_type_of_elf(h, sizeof(h));
 }
 
+/* A malloc'ed copy of [start, start + len), or NULL with errno set. */
 static unsigned char *read_image(int memfd, unsigned long start, unsigned long len)
 {
 	unsigned char *img;
+	int err;
 
-	if (len > IMG_MAX)
+	if (len > IMG_MAX) {
+		errno = E2BIG;
 		return NULL;
+	}
 	img = malloc(len);
-	if (img && mem_read(memfd, start, img, len)) {
+	if (!img)
+		return NULL;
+	err = mem_read(memfd, start, img, len);
+	if (err) {
 		free(img);
+		errno = -err;
 		return NULL;
 	}
 	return img;
+}
+
+/* The target's maps, or a refusal naming the cause: a target that is gone is ESRCH. */
+static void read_maps_or_refuse(pid_t pid, struct maps *m)
+{
+	int err = maps_read(pid, m);
+
+	if (err == -ENOENT || err == -ESRCH)
+		refuse(ESRCH, "target %d exited", (int)pid);
+	if (err)
+		refuse(-err == ENOMEM ? ENOMEM : EIO, "cannot read the maps of %d: %s", (int)pid,
+		       strerror(-err));
 }
 
 static void print_side(const char *key, int type, unsigned long base, unsigned long vvar,
@@ -570,8 +592,8 @@ static void check_unshared(pid_t pid, int stopped)
 	if (err == -ESRCH)
 		refuse(ESRCH, "process %d exited", (int)pid);
 	if (err)
-		refuse(EIO, "cannot check whether process %d shares its address space: %s", (int)pid,
-		       strerror(-err));
+		refuse(-err == ENOMEM ? ENOMEM : EIO, "cannot check whether process %d shares its "
+		       "address space: %s", (int)pid, strerror(-err));
 	if (sh.n)
 		refuse(EBUSY, "process %d shares its address space, and so its vdso, with pid %d%s "
 		       "(clone with CLONE_VM, or vfork before exec), which the helper does not stop: "
@@ -605,7 +627,7 @@ void cmd_remap(const struct caller *c, const struct remap_req *rq)
 	struct verdict v;
 	struct block b;
 	struct maps m;
-	char why[256];
+	char why[256] = "";
 	long r = 0;
 	const char *path;
 
@@ -621,26 +643,26 @@ void cmd_remap(const struct caller *c, const struct remap_req *rq)
 	if (memfd < 0)
 		refuse(-memfd == ENOENT ? ESRCH : -memfd, "cannot open memory of %d: %s", (int)rq->pid,
 		       strerror(-memfd));
-	if (maps_read(rq->pid, &m))
-		refuse(ESRCH, "target %d exited", (int)rq->pid);
+	read_maps_or_refuse(rq->pid, &m);
 	if (maps_find_block(&m, &b))
 		refuse(ENOENT, "target %d has no vdso mapped", (int)rq->pid);
 	old_type = image_type_at(memfd, b.base);
-	if (old_type < 0)
+	if (old_type == VDSO_TYPE_UNKNOWN)
 		fail(EIO, "cannot read the vdso image header at 0x%lx", b.base);
-	new_type = rq->type >= 0 ? rq->type : old_type;
+	new_type = rq->type != VDSO_TYPE_UNKNOWN ? rq->type : old_type;
 	switching = new_type != old_type;
 	use_proxy = !switching && !rq->no_proxy;
 	path = kernel_has_vdso_syscalls() ? "syscall" : "stock";
 
 	/* a switch leaves old callers speaking the wrong ABI: only on request */
 	if (switching) {
-		if (mode != new_type && !rq->force)
+		if (vdso_type_of_mode(mode) != new_type && !rq->force)
 			refuse(EINVAL, "process %d runs as %s; a %s vdso would not serve its callers "
 			       "(use --force, e.g. for a restorer about to change mode)",
 			       (int)rq->pid, mode_name(mode), vdso_type_name(new_type));
-		add_check("mode", mode == new_type, "process mode %s, new type %s%s", mode_name(mode),
-			  vdso_type_name(new_type), mode != new_type ? " (forced)" : "");
+		add_check("mode", vdso_type_of_mode(mode) == new_type, "process mode %s, new type %s%s",
+			  mode_name(mode), vdso_type_name(new_type),
+			  vdso_type_of_mode(mode) != new_type ? " (forced)" : "");
 	}
 	for (int i = 0; i < b.nvmas; i++) {
 		if (proc_vma_sealed(rq->pid, b.vma[i].start) == 1)
@@ -652,7 +674,11 @@ void cmd_remap(const struct caller *c, const struct remap_req *rq)
 	if (switching) {
 		struct layout l;
 
-		if (layout_get(new_type, &l, NULL, NULL) || !l.available)
+		int err = layout_get(new_type, &l, NULL, NULL);
+
+		if (err)
+			refuse(-err, "%s", l.reason);
+		if (!l.available)
 			refuse(EOPNOTSUPP, "%s", l.reason[0] ? l.reason : "type not available");
 		before = l.before;
 		after = l.after;
@@ -661,7 +687,10 @@ void cmd_remap(const struct caller *c, const struct remap_req *rq)
 		after = b.end - b.base;
 	}
 	min_addr = proc_mmap_min_addr();
-	limit = (mode == MODE_I386 || mode == MODE_X32 || new_type != MODE_X86_64) ? LIMIT_32 : LIMIT_64;
+	/* below the reach of the new type and of the process (an unknown mode: the type's alone) */
+	limit = vdso_type_limit(new_type);
+	if (vdso_type_valid(mode) && vdso_type_limit(mode) < limit)
+		limit = vdso_type_limit(mode);
 	if (rq->auto_addr) {
 		if (choose_dest(&m, &b, before, after, min_addr, limit, &new_base))
 			refuse(ENOMEM, "no free range of %lu bytes below 0x%lx", before + after, limit);
@@ -708,8 +737,9 @@ void cmd_remap(const struct caller *c, const struct remap_req *rq)
 	check_unshared(rq->pid, 1);
 
 	/* the stopped truth: maps again, destination, threads */
-	if (maps_read(rq->pid, &m) || maps_find_block(&m, &b))
-		refuse(ESRCH, "target %d lost its vdso or exited", (int)rq->pid);
+	read_maps_or_refuse(rq->pid, &m);
+	if (maps_find_block(&m, &b))
+		refuse(ESRCH, "target %d lost its vdso", (int)rq->pid);
 	proxy_find_all(tgt.memfd, &m, &proxies);
 	target_choose_stub(&tgt, &m);
 	if (!maps_range_free(&m, new_vvar, new_base + after, &b, &clash)) {
@@ -752,8 +782,11 @@ void cmd_remap(const struct caller *c, const struct remap_req *rq)
 	}
 	maps_free(&m);
 	img = read_image(tgt.memfd, b.base, text_len);
-	if (!img || vdso_elf_parse(img, text_len, &elf))
-		refuse(EIO, "cannot read the vdso image at 0x%lx", b.base);
+	if (!img)
+		refuse(errno == ENOMEM ? ENOMEM : EIO, "cannot read the vdso image at 0x%lx: %s",
+		       b.base, strerror(errno));
+	if (vdso_elf_parse(img, text_len, &elf))
+		refuse(EIO, "the vdso image at 0x%lx is not one the helper can read", b.base);
 	/*
 	 * A proxy move relocates threads; elsewhere they must step out. So must
 	 * they under a shadow stack: its return addresses cannot be rewritten.
@@ -810,7 +843,8 @@ void cmd_remap(const struct caller *c, const struct remap_req *rq)
 	if (replace) {
 		replaced_img = read_image(tgt.memfd, replace, after);
 		if (!replaced_img)
-			refuse(EIO, "cannot read the proxy at 0x%lx", replace);
+			refuse(errno == ENOMEM ? ENOMEM : EIO, "cannot read the proxy at 0x%lx: %s",
+			       replace, strerror(errno));
 		r = inj(SYS_munmap, replace, after, 0, 0, 0, 0);
 		if (is_err(r))
 			fail((int)-r, "cannot unmap the proxy at 0x%lx: %s", replace, strerror((int)-r));
@@ -959,7 +993,7 @@ void cmd_show(const struct caller *c, pid_t pid)
 {
 	static pid_t tids[TARGET_MAX_THREADS];
 	unsigned long auxv_base = 0, sysinfo = 0;
-	int pidfd, mode, type = -1, memfd, n;
+	int pidfd, mode, type = VDSO_TYPE_UNKNOWN, memfd, n;
 	static struct proxy_list proxies;
 	struct mmshare sh;
 	int shared_err;
@@ -979,8 +1013,7 @@ void cmd_show(const struct caller *c, pid_t pid)
 	if (memfd < 0)
 		refuse(-memfd == ENOENT ? ESRCH : -memfd, "cannot open memory of %d: %s", (int)pid,
 		       strerror(-memfd));
-	if (maps_read(pid, &m))
-		refuse(ESRCH, "target %d exited", (int)pid);
+	read_maps_or_refuse(pid, &m);
 	if (maps_find_block(&m, &b))
 		b.nvmas = 0;
 	else
@@ -996,7 +1029,7 @@ void cmd_show(const struct caller *c, pid_t pid)
 	out_int("pid", pid);
 	out_str("command", comm);
 	out_str("mode", mode_name(mode));
-	out_str("vdso_type", type >= 0 ? vdso_type_name(type) : NULL);
+	out_str("vdso_type", vdso_type_name(type));
 	if (b.nvmas)
 		out_hex("base", b.base);
 	else
@@ -1193,7 +1226,8 @@ int place_at_exec(pid_t pid, unsigned long addr, unsigned long *base_out, char *
 	before = b.base - b.vvar_start;
 	after = b.end - b.base;
 	type = image_type_at(tgt.memfd, b.base);
-	limit = (mode == MODE_X86_64) ? LIMIT_64 : LIMIT_32;
+	/* an unknown mode gets the smaller limit, which holds in every mode */
+	limit = vdso_type_limit(vdso_type_valid(mode) ? mode : VDSO_TYPE_I386);
 	r = -EINVAL;
 	if (addr & (PAGE - 1)) {
 		snprintf(why, whylen, "address 0x%lx is not page aligned", addr);
@@ -1221,7 +1255,7 @@ int place_at_exec(pid_t pid, unsigned long addr, unsigned long *base_out, char *
 	}
 	if (r)
 		goto out;
-	r = patch_auxv(b.base, addr, mode == MODE_X86_64, why, whylen);
+	r = patch_auxv(b.base, addr, mode == VDSO_TYPE_X86_64, why, whylen);
 	if (r) {
 		/* leave the program as the kernel made it */
 		long u = -ENOSYS;

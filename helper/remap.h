@@ -12,7 +12,7 @@ struct remap_req {
 	pid_t pid;
 	int have_addr, auto_addr;
 	unsigned long addr;
-	int type;			/* -1: keep the current type */
+	int type;			/* enum vdso_type; VDSO_TYPE_UNKNOWN: keep the current one */
 	int no_proxy, force, dry_run;
 };
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proc.h"
+#include "vdso_type.h"
 #include "vdsoelf.h"
 
 /* Read a little-endian field of @w bytes at @off, bounds-checked. */
@@ -38,13 +38,13 @@ static int cmp_off(const void *a, const void *b)
 
 int vdso_elf_parse(const unsigned char *img, size_t len, struct vdso_elf *out)
 {
-	int is64, type = elf_header_type(img, len);
+	int is64, type = vdso_type_of_elf(img, len);
 	uint64_t shoff, shentsize, shnum, load_vaddr = 0, phoff, phentsize, phnum;
 	uint64_t symoff = 0, symsize = 0, symentsize = 0, stroff = 0, strsize = 0;
 	size_t W;
 
 	memset(out, 0, sizeof(*out));
-	if (type < 0)
+	if (type == VDSO_TYPE_UNKNOWN)
 		return -EINVAL;
 	out->type = type;
 	is64 = img[EI_CLASS] == ELFCLASS64;

@@ -16,7 +16,7 @@ struct vdso_sym {
 };
 
 struct vdso_elf {
-	int type;		/* 0 i386, 1 x86_64, 2 x32 */
+	int type;		/* enum vdso_type */
 	int nsyms;		/* defined functions, one per distinct address */
 	struct vdso_sym sym[VDSO_MAX_SYMS];
 };

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "parse.h"
+#include "vdso_type.h"
 
 #define CHECK(cond) do { if (!(cond)) { fprintf(stderr, "check failed: %s\n", #cond); abort(); } } while (0)
 
@@ -118,7 +119,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	ret = parse_vdso_type(s, &type);
 	if (ret == 0) {
-		CHECK(type >= 0 && type <= 2);
+		CHECK(vdso_type_valid(type));
 		CHECK(!strcmp(s, vdso_type_name(type)) || (s[0] == '0' + type && s[1] == '\0'));
 	} else {
 		CHECK(ret == -EINVAL);

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "proxy.h"
+#include "vdso_type.h"
 #include "vdsoelf.h"
 
 #define CHECK(cond) do { if (!(cond)) { fprintf(stderr, "check failed: %s\n", #cond); abort(); } } while (0)
@@ -38,8 +39,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(img);
 		return 0;
 	}
-	CHECK(e.type >= 0 && e.type <= 2);
-	if (e.type == 0) {
+	CHECK(vdso_type_valid(e.type));
+	if (e.type == VDSO_TYPE_I386) {
 		/* An i386 vdso lives below 4 GiB; its rel32 jumps wrap there. */
 		old_base = 0xf7f00000UL;
 		new_base = 0xf7e00000UL;

@@ -162,7 +162,7 @@ user = user_fixture("user", "vdsor")
 @pytest.fixture(scope="module")
 def harness_run(user: User) -> Iterator[dict[str, str]]:
     with temp_dir("vdsosec-recheck-") as tmp:
-        sources = [str(HELPER / f) for f in ("policy.c", "audit.c", "parse.c")]
+        sources = [str(HELPER / f) for f in ("policy.c", "audit.c", "parse.c", "vdso_type.c")]
         exe = compile_c(HARNESS, tmp / "harness", f"-I{HELPER}", *sources)
         suid = tmp / "suid-sleep"
         shutil.copy("/usr/bin/sleep", suid)

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* helper/inject.c: ptrace syscall injection into every kind of x86 target. */
+/* helper/target.c: hold a target: seize it, inject syscalls into any x86 process, release it. */
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
@@ -11,7 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "inject.h"
+#include "target.h"
 #include "maps.h"
 #include "proc.h"
 
@@ -230,7 +230,7 @@ int target_seize(struct target *t, pid_t pid, char *why, size_t whylen)
 				 strerror(-err));
 			goto fail;
 		}
-		th->mode = th->regs.cs == USER32_CS ? MODE_I386 : MODE_X86_64;
+		th->mode = th->regs.cs == USER32_CS ? VDSO_TYPE_I386 : VDSO_TYPE_X86_64;
 	}
 	t->memfd = mem_open(pid);
 	if (t->memfd < 0) {
@@ -433,7 +433,7 @@ int target_adopt(struct target *t, pid_t pid)
 		err = -errno;
 		goto fail;
 	}
-	th->mode = th->regs.cs == USER32_CS ? MODE_I386 : MODE_X86_64;
+	th->mode = th->regs.cs == USER32_CS ? VDSO_TYPE_I386 : VDSO_TYPE_X86_64;
 	/* execve has not returned yet: on its way out it writes its result, 0, to rax */
 	th->regs.rax = 0;
 	t->memfd = mem_open(pid);
@@ -460,6 +460,18 @@ fail:
 	free(t->th);
 	t->th = NULL;
 	return err;
+}
+
+void target_set_ip(struct tthread *th, unsigned long ip)
+{
+	th->regs.rip = ip;
+	th->dirty = 1;
+}
+
+void target_set_regs(struct tthread *th, const struct user_regs_struct *regs)
+{
+	th->regs = *regs;
+	th->dirty = 1;
 }
 
 int target_step(struct target *t, struct tthread *th)

@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * helper/inject.h: stop every thread of a target, run syscalls in it, and
- * put everything back.
+ * helper/target.h: a target the helper holds: stop every thread of it, run
+ * syscalls in it, and put everything back.
  *
  * Every injected syscall runs in 64-bit mode (CS 0x33), also in i386 and x32
  * targets: ARCH_MAP_VDSO_* exists only there, and 64-bit mremap/mmap reach
  * the whole address space. The thread's own CS is restored afterwards.
  */
-#ifndef VDSO_HELPER_INJECT_H
-#define VDSO_HELPER_INJECT_H
+#ifndef VDSO_HELPER_TARGET_H
+#define VDSO_HELPER_TARGET_H
 
 #include <stdint.h>
 #include <sys/types.h>
@@ -21,13 +21,13 @@
 
 struct tthread {
 	pid_t tid;
-	int mode;			/* from CS: MODE_X86_64 or MODE_I386 */
+	int mode;			/* from CS: VDSO_TYPE_X86_64 or VDSO_TYPE_I386 */
 	int dirty;			/* regs or mask changed: restore before detach */
 	int in_trap;			/* stopped at our int3 (signal-delivery-stop) */
 	int masked;			/* our signal mask is installed */
 	int pending;			/* interrupted, stop not yet collected */
 	int unstoppable;		/* seized but never stopped: left to the kernel's detach */
-	struct user_regs_struct regs;	/* as found; edited only by inject_set_ip() */
+	struct user_regs_struct regs;	/* as found; edited only by target_set_ip/_regs() */
 	uint64_t sigmask;
 };
 
@@ -56,6 +56,12 @@ int  target_adopt(struct target *t, pid_t pid);
 int  target_syscall(struct target *t, long nr, unsigned long a1, unsigned long a2,
 		    unsigned long a3, unsigned long a4, unsigned long a5, unsigned long a6,
 		    long *ret);
+/*
+ * What @th runs with once released (written back at detach): th->regs
+ * changes only through these and by target_step().
+ */
+void target_set_ip(struct tthread *th, unsigned long ip);
+void target_set_regs(struct tthread *th, const struct user_regs_struct *regs);
 /* Single-step @th once, signals blocked; th->regs becomes its new state. */
 int  target_step(struct target *t, struct tthread *th);
 /* Does the injecting thread have syscall user dispatch on (SIGSYS for our syscalls)? */
