@@ -4,7 +4,7 @@
 can show) and reports added/changed/removed like the real scanner does.
 `FakeHelper` answers the helper's JSON protocol from memory; for `remap` it
 stands in for the binary only (command line in, protocol JSON out), so the
-real `HelperClient.remap` builds the request and parses the answer. A
+real `HelperClient.plan` and `run` build the request and parse the answer. A
 confirmed remap really changes the fake source's process, so a refresh
 shows it.
 Nothing here reads a clock or /proc.
@@ -331,8 +331,8 @@ class FakeHelper(HelperClient):
         )
 
     def _run(self, args: Sequence[str], timeout: float) -> dict[str, Any]:
-        """Stands for running the binary: `HelperClient.remap` builds the
-        command line and parses the JSON answer, so both stay the real ones.
+        """Stands for running the binary: `HelperClient.plan` and `run` build the
+        command line and parse the JSON answer, so both stay the real ones.
         `info` and `show` are answered above and never get here."""
         if not args or args[0] != "remap":
             raise HelperError("EINVAL", f"fake helper: unexpected command {list(args)}")

@@ -15,7 +15,7 @@ from textual.widgets import Button, Checkbox, Input, Label, RadioSet, Static
 
 from tui.conftest import fake_app, notes, press, settle, wait_until
 from tui.fakes import FakeSource, make_process, many_processes
-from vdsotui.helper_client import Check, HelperClient, HelperError
+from vdsotui.helper_client import Check, HelperClient, HelperError, RemapRequest, RemapResult
 from vdsotui.model import ProcessVdso, VdsoType
 from vdsotui.tui import keymap
 from vdsotui.tui.dialogs import ExportDialog, IntervalDialog, RemapDialog
@@ -391,14 +391,11 @@ async def test_unexpected_failures_are_words_not_tracebacks() -> None:
         raise ValueError("truncated ELF header")
 
     src.image_facts = broken_image  # type: ignore[method-assign, assignment]
-    original = fh.remap
 
-    def flaky(pid: int, **kw: object) -> object:
-        if kw.get("dry_run"):
-            return original(pid, **kw)  # type: ignore[arg-type]
+    def flaky(pid: int, request: RemapRequest) -> RemapResult:
         raise RuntimeError("helper pipe closed")
 
-    fh.remap = flaky  # type: ignore[method-assign, assignment]
+    fh.run = flaky  # type: ignore[method-assign]
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await settle(pilot)
         app.table.select_pid(1203)

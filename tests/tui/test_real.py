@@ -217,9 +217,9 @@ def test_user_refused_on_another_users_process(user: str, setuid_helper: Path) -
         answer = run_as(
             user,
             f"""
-from vdsotui.helper_client import HelperClient, HelperError
+from vdsotui.helper_client import HelperClient, HelperError, RemapRequest
 try:
-    HelperClient({str(setuid_helper)!r}).remap({s.pid}, auto=True)
+    HelperClient({str(setuid_helper)!r}).run({s.pid}, RemapRequest())
 except HelperError as e:
     print(e.code)""",
         )

@@ -25,7 +25,6 @@ from vdsotui.helper_client import (
     HelperClient,
     HelperError,
     HelperStatus,
-    RemapResult,
     ShowResult,
 )
 from vdsotui.interval import parse_interval
@@ -33,12 +32,7 @@ from vdsotui.model import KernelFacts, ProcessVdso, VdsoType
 from vdsotui.source import DataSource, ScanResult
 from vdsotui.tui import columns as cols
 from vdsotui.tui import keymap
-from vdsotui.tui.dialogs import (
-    ExportDialog,
-    IntervalDialog,
-    RemapDialog,
-    RemapRequest,
-)
+from vdsotui.tui.dialogs import ConfirmedRemap, ExportDialog, IntervalDialog, RemapDialog
 from vdsotui.tui.explain import explain_error, summarize_result
 from vdsotui.tui.filtering import FilterError
 from vdsotui.tui.filtering import parse as parse_filter
@@ -599,26 +593,18 @@ class VdsoApp(App[None]):
     def action_switch_type(self) -> None:
         self._open_remap(switch=True)
 
-    def _remap_confirmed(self, req: RemapRequest | None, what: str) -> None:
-        if req is not None:
-            self.run_worker(self._remap(req, what), group="remap", exit_on_error=False)
+    def _remap_confirmed(self, order: ConfirmedRemap | None, what: str) -> None:
+        if order is not None:
+            self.run_worker(self._remap(order, what), group="remap", exit_on_error=False)
 
-    async def _remap(self, req: RemapRequest, what: str) -> None:
+    async def _remap(self, order: ConfirmedRemap, what: str) -> None:
         helper = self.helper
         if helper is None:
             return
-        for pid in req.pids:
+        for pid in order.pids:
             command = self.table.procs[pid].command if pid in self.table.procs else ""
             try:
-                result = await asyncio.to_thread(
-                    helper.remap,
-                    pid,
-                    addr=req.addr,
-                    auto=req.addr is None,
-                    vdso_type=req.vdso_type,
-                    proxy=req.proxy,
-                    force=req.force,
-                )
+                result = await asyncio.to_thread(helper.run, pid, order.request)
             except Exception as exc:  # every failure becomes a notification
                 err = exc if isinstance(exc, HelperError) else HelperError("EIO", repr(exc))
                 self.notify(
@@ -628,7 +614,6 @@ class VdsoApp(App[None]):
                     timeout=15,
                 )
                 continue
-            if isinstance(result, RemapResult):
-                self.notify(summarize_result(result, command), title=what, timeout=10)
+            self.notify(summarize_result(result, command), title=what, timeout=10)
         self.table.untag_all()
         self.request_scan()

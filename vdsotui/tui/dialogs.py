@@ -16,7 +16,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Static
 
-from vdsotui.helper_client import HelperClient, HelperError, RemapPlan
+from vdsotui.helper_client import HelperClient, HelperError, RemapPlan, RemapRequest
 from vdsotui.interval import parse_interval
 from vdsotui.model import ProcessVdso, VdsoType
 from vdsotui.tui.explain import explain_error, plan_lines
@@ -25,14 +25,11 @@ PAGE = 4096
 
 
 @dataclass(frozen=True, slots=True)
-class RemapRequest:
-    """What the user confirmed; the app runs it for real."""
+class ConfirmedRemap:
+    """What the user confirmed: one request, for each of these processes."""
 
     pids: tuple[int, ...]
-    addr: int | None  # None: auto placement
-    vdso_type: VdsoType | None  # None: keep the type (a move)
-    proxy: bool
-    force: bool = False  # switch to a type the process's mode cannot use
+    request: RemapRequest
 
 
 def parse_address(text: str) -> int | None:
@@ -51,7 +48,7 @@ def parse_address(text: str) -> int | None:
     return value
 
 
-class RemapDialog(ModalScreen[RemapRequest | None]):
+class RemapDialog(ModalScreen[ConfirmedRemap | None]):
     """Plan a move or a type switch with `--dry-run`, then ask for confirmation."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -73,7 +70,7 @@ class RemapDialog(ModalScreen[RemapRequest | None]):
         self.switch = switch
         self.types = types
         self.plans: dict[int, RemapPlan | HelperError] = {}
-        self.request: RemapRequest | None = None  # what the shown plan is for
+        self.confirmable: ConfirmedRemap | None = None  # what the shown plan is for
         self.forced = False  # the shown plan was asked for with force
 
     # -- layout -----------------------------------------------------------
@@ -131,6 +128,7 @@ class RemapDialog(ModalScreen[RemapRequest | None]):
     # -- planning ---------------------------------------------------------
 
     def _build_request(self) -> RemapRequest:
+        """The request the dialog's fields say now; ValueError for a bad field."""
         addr = parse_address(self.query_one("#remap-addr", Input).value)
         vtype: VdsoType | None = None
         if self.switch:
@@ -140,7 +138,7 @@ class RemapDialog(ModalScreen[RemapRequest | None]):
             vtype = VdsoType.parse(pressed.name)
         proxy = self.query_one("#remap-proxy", Checkbox).value
         force = self.switch and self.query_one("#remap-force", Checkbox).value
-        return RemapRequest(tuple(p.pid for p in self.targets), addr, vtype, proxy, force)
+        return RemapRequest(addr, vtype, proxy, force)
 
     def action_plan(self) -> None:
         error = self.query_one("#remap-error", Label)
@@ -149,28 +147,19 @@ class RemapDialog(ModalScreen[RemapRequest | None]):
         except ValueError as exc:
             error.update(Text(str(exc)))
             self.query_one("#remap-confirm", Button).disabled = True
-            self.request = None
+            self.confirmable = None
             return
         error.update("")
-        self.request = None
+        self.confirmable = None
         self.query_one("#remap-confirm", Button).disabled = True
         self.query_one("#remap-plan-body", Static).update("Asking the helper for a plan…")
         self.run_worker(self._plan(req), group="plan", exclusive=True)
 
     async def _plan(self, req: RemapRequest) -> None:
         plans: dict[int, RemapPlan | HelperError] = {}
-        for pid in req.pids:
+        for pid in (p.pid for p in self.targets):
             try:
-                plans[pid] = await asyncio.to_thread(
-                    self.helper.remap,
-                    pid,
-                    addr=req.addr,
-                    auto=req.addr is None,
-                    vdso_type=req.vdso_type,
-                    proxy=req.proxy,
-                    force=req.force,
-                    dry_run=True,
-                )
+                plans[pid] = await asyncio.to_thread(self.helper.plan, pid, req)
             except HelperError as exc:
                 plans[pid] = exc
             except Exception as exc:  # shown in the plan, never a traceback
@@ -184,11 +173,11 @@ class RemapDialog(ModalScreen[RemapRequest | None]):
             pid for pid, pl in plans.items() if isinstance(pl, RemapPlan) and (pl.ok or req.force)
         ]
         if ok:
-            self.request = RemapRequest(tuple(ok), req.addr, req.vdso_type, req.proxy, req.force)
+            self.confirmable = ConfirmedRemap(tuple(ok), req)
         button = self.query_one("#remap-confirm", Button)
         button.disabled = not ok
         # "Confirm 2" when only some of the tagged processes can be acted on.
-        button.label = "Confirm" if len(ok) in (0, len(req.pids)) else f"Confirm {len(ok)}"
+        button.label = "Confirm" if len(ok) in (0, len(plans)) else f"Confirm {len(ok)}"
 
     def _plan_renderable(self) -> RenderableType:
         parts: list[RenderableType] = []
@@ -233,8 +222,8 @@ class RemapDialog(ModalScreen[RemapRequest | None]):
     @on(Button.Pressed, "#remap-confirm")
     def action_confirm(self) -> None:
         # Only a request whose dry run passed every check can be confirmed.
-        if self.request is not None:
-            self.dismiss(self.request)
+        if self.confirmable is not None:
+            self.dismiss(self.confirmable)
 
     @on(Button.Pressed, "#remap-cancel")
     def action_cancel(self) -> None:
