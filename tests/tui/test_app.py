@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,8 +15,15 @@ from textual.events import Key
 from textual.widgets import Button, Checkbox, Input, Label, RadioSet, Static
 
 from tui.conftest import fake_app, notes, press, settle, wait_until
-from tui.fakes import FakeSource, make_process, many_processes
-from vdsotui.helper_client import Check, HelperClient, HelperError, RemapRequest, RemapResult
+from tui.fakes import FakeHelper, FakeSource, base_for, make_process, many_processes
+from vdsotui.helper_client import (
+    Check,
+    HelperClient,
+    HelperError,
+    RemapPlan,
+    RemapRequest,
+    RemapResult,
+)
 from vdsotui.model import ProcessVdso, VdsoType
 from vdsotui.tui import keymap
 from vdsotui.tui.dialogs import ExportDialog, IntervalDialog, RemapDialog
@@ -301,6 +309,93 @@ async def test_dialog_keys_replan_and_confirm() -> None:
         await press(pilot, "ctrl+y")
         assert app.screen is not dialog
         assert src.procs[3001].base == 0x7F3400000000
+
+
+def real_runs(fh: FakeHelper) -> list[dict[str, object]]:
+    return [c[1] for c in fh.calls if c[0] == "remap" and not c[1]["dry_run"]]
+
+
+async def test_typed_address_then_confirm_never_runs_the_old_plan() -> None:
+    """Issue 15, defect 1: the hint says Ctrl+Y confirms; after typing an
+    address it must not confirm the auto placement planned before."""
+    app, src, fh = fake_app()
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        app.table.select_pid(1203)
+        old_base = src.procs[1203].base
+        await press(pilot, "m")
+        dialog = app.screen
+        assert isinstance(dialog, RemapDialog)
+        confirm = dialog.query_one("#remap-confirm", Button)
+        body = dialog.query_one("#remap-plan-body", Static)
+        assert not confirm.disabled and "✓ destination" in text_of(body)
+        dialog.query_one("#remap-addr", Input).focus()
+        await pilot.press(*"0x7f0000000000", "ctrl+y")
+        await settle(pilot)
+        assert real_runs(fh) == [] and src.procs[1203].base == old_base
+        assert app.screen is dialog
+        # The plan on screen is for auto placement: it says it is out of date.
+        assert confirm.disabled
+        assert text_of(body).startswith("Out of date: the fields changed after this plan.")
+        await press(pilot, "enter")
+        assert "to   x86_64 at 0x7f0000000000" in text_of(body)
+        assert not confirm.disabled
+        await press(pilot, "ctrl+y")
+        assert app.screen is not dialog
+        assert [(r["pid"], r["addr"], r["auto"]) for r in real_runs(fh)] == [
+            (1203, 0x7F0000000000, False)
+        ]
+        assert src.procs[1203].base == 0x7F0000000000
+
+
+async def test_bad_address_clears_the_old_plan() -> None:
+    app, _src, fh = fake_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.table.select_pid(2048)
+        await press(pilot, "m")
+        dialog = app.screen
+        assert isinstance(dialog, RemapDialog)
+        body = dialog.query_one("#remap-plan-body", Static)
+        assert "✓" in text_of(body)
+        dialog.query_one("#remap-addr", Input).value = "0x7f00000000zz"
+        await press(pilot, "enter")
+        assert "is not an address" in text_of(dialog.query_one("#remap-error", Label))
+        assert dialog.query_one("#remap-confirm", Button).disabled
+        assert "✓" not in text_of(body) and "x86_64" not in text_of(body)
+        await press(pilot, "ctrl+y")
+        assert app.screen is dialog and real_runs(fh) == []
+
+
+async def test_plan_answer_for_older_fields_is_dropped() -> None:
+    """A plan still on its way when the fields change never becomes confirmable."""
+    app, src, fh = fake_app()
+    release = threading.Event()
+    real_plan = fh.plan
+
+    def slow_plan(pid: int, request: RemapRequest) -> RemapPlan:
+        release.wait(10)
+        return real_plan(pid, request)
+
+    fh.plan = slow_plan  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.table.select_pid(1203)
+        await pilot.press("m")
+        await wait_until(pilot, lambda: isinstance(app.screen, RemapDialog))
+        dialog = app.screen
+        assert isinstance(dialog, RemapDialog)
+        await pilot.pause()
+        dialog.query_one("#remap-addr", Input).value = "0x7f0000000000"
+        await pilot.pause()
+        release.set()
+        await settle(pilot)
+        assert dialog.confirmable is None
+        assert dialog.query_one("#remap-confirm", Button).disabled
+        assert "✓" not in text_of(dialog.query_one("#remap-plan-body", Static))
+        await press(pilot, "ctrl+y")
+        assert app.screen is dialog and real_runs(fh) == []
+        assert src.procs[1203].base == base_for(1203)
 
 
 async def test_move_cancel_runs_nothing() -> None:

@@ -103,6 +103,47 @@ async def test_real_move_through_dialog(setuid_helper: Path) -> None:
         s.assert_healthy()
 
 
+def free_base(pid: int) -> int:
+    """A base with 16 MiB free on each side in `pid`'s address space."""
+    with open(f"/proc/{pid}/maps") as f:
+        spans = [tuple(int(x, 16) for x in line.split()[0].split("-")) for line in f]
+    room = 16 << 20
+    for base in range(0x200000000, 0x7F0000000000, 0x100000000):
+        if all(end <= base - room or start >= base + room for start, end in spans):
+            return base
+    raise AssertionError("no free range in the subject")
+
+
+async def test_real_typed_address_is_planned_before_it_runs(setuid_helper: Path) -> None:
+    """Typing an address after the auto plan, then Ctrl+Y, moves nothing;
+    Enter plans the typed address, and Ctrl+Y then moves exactly there."""
+    with Subject.spawn("subject-x86_64") as s:
+        s.wait_ready()
+        old_base = s.maps_vdso_base()
+        target = free_base(s.pid)
+        app = VdsoApp(ProcSource(), HelperClient(setuid_helper), live=False)
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            await settle(pilot)
+            assert app.table.select_pid(s.pid)
+            await press(pilot, "m")
+            dialog = app.screen
+            assert isinstance(dialog, RemapDialog)
+            assert not dialog.query_one("#remap-confirm", Button).disabled
+            dialog.query_one("#remap-addr", Input).focus()
+            await pilot.press(*hex(target), "ctrl+y")
+            await settle(pilot)
+            assert app.screen is dialog
+            assert s.maps_vdso_base() == old_base
+            assert dialog.query_one("#remap-confirm", Button).disabled
+            await press(pilot, "enter")
+            plan = plain(dialog.query_one("#remap-plan-body", Static))
+            assert f"to   x86_64 at {target:#x}" in plan, plan
+            await press(pilot, "ctrl+y")
+            await wait_until(pilot, lambda: app.table.procs[s.pid].base != old_base)
+        assert s.maps_vdso_base() == target
+        s.assert_healthy()
+
+
 def first_mapping(pid: int) -> int:
     with open(f"/proc/{pid}/maps") as f:
         return int(f.readline().split("-", 1)[0], 16)

@@ -22,6 +22,8 @@ from vdsotui.model import ProcessVdso, VdsoType
 from vdsotui.tui.explain import explain_error, plan_lines
 
 PAGE = 4096
+STALE = "Out of date: the fields changed after this plan. Enter or Ctrl+R plans again."
+NOTHING_PLANNED = "Nothing to confirm: Enter or Ctrl+R plans what the fields say now."
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +72,9 @@ class RemapDialog(ModalScreen[ConfirmedRemap | None]):
         self.switch = switch
         self.types = types
         self.plans: dict[int, RemapPlan | HelperError] = {}
-        self.confirmable: ConfirmedRemap | None = None  # what the shown plan is for
+        self.planned: RemapRequest | None = None  # what the shown plan is for, or is asked
+        self.confirmable: ConfirmedRemap | None = None  # what Confirm runs; None: nothing
+        self._asked = 0  # bumped by every change: an older plan's answer is dropped
         self.forced = False  # the shown plan was asked for with force
 
     # -- layout -----------------------------------------------------------
@@ -140,22 +144,38 @@ class RemapDialog(ModalScreen[ConfirmedRemap | None]):
         force = self.switch and self.query_one("#remap-force", Checkbox).value
         return RemapRequest(addr, vtype, proxy, force)
 
+    def _no_plan(self, stale: bool) -> None:
+        """Nothing can be confirmed until the helper plans what the fields say now.
+
+        A `stale` plan stays on screen, dimmed under a line saying so; any
+        answer still on its way for an older request is dropped when it comes.
+        """
+        self._asked += 1
+        self.planned = None
+        self.confirmable = None
+        button = self.query_one("#remap-confirm", Button)
+        button.disabled = True
+        button.label = "Confirm"
+        if not stale:
+            self.plans = {}
+        body = self.query_one("#remap-plan-body", Static)
+        body.update(self._plan_renderable(stale) if stale and self.plans else "")
+
     def action_plan(self) -> None:
         error = self.query_one("#remap-error", Label)
         try:
             req = self._build_request()
         except ValueError as exc:
             error.update(Text(str(exc)))
-            self.query_one("#remap-confirm", Button).disabled = True
-            self.confirmable = None
+            self._no_plan(stale=False)
             return
         error.update("")
-        self.confirmable = None
-        self.query_one("#remap-confirm", Button).disabled = True
+        self._no_plan(stale=False)
+        self.planned = req
         self.query_one("#remap-plan-body", Static).update("Asking the helper for a plan…")
-        self.run_worker(self._plan(req), group="plan", exclusive=True)
+        self.run_worker(self._plan(req, self._asked), group="plan", exclusive=True)
 
-    async def _plan(self, req: RemapRequest) -> None:
+    async def _plan(self, req: RemapRequest, asked: int) -> None:
         plans: dict[int, RemapPlan | HelperError] = {}
         for pid in (p.pid for p in self.targets):
             try:
@@ -164,6 +184,8 @@ class RemapDialog(ModalScreen[ConfirmedRemap | None]):
                 plans[pid] = exc
             except Exception as exc:  # shown in the plan, never a traceback
                 plans[pid] = HelperError("EIO", repr(exc))
+        if asked != self._asked:
+            return  # the fields changed while the helper planned: not this plan
         self.plans = plans
         self.forced = req.force
         self.query_one("#remap-plan-body", Static).update(self._plan_renderable())
@@ -179,8 +201,8 @@ class RemapDialog(ModalScreen[ConfirmedRemap | None]):
         # "Confirm 2" when only some of the tagged processes can be acted on.
         button.label = "Confirm" if len(ok) in (0, len(plans)) else f"Confirm {len(ok)}"
 
-    def _plan_renderable(self) -> RenderableType:
-        parts: list[RenderableType] = []
+    def _plan_renderable(self, stale: bool = False) -> RenderableType:
+        parts: list[Text] = []
         names = {p.pid: p.command for p in self.targets}
         for pid, plan in self.plans.items():
             head = Text(f"{pid} ({names.get(pid, '?')})", style="bold")
@@ -202,6 +224,10 @@ class RemapDialog(ModalScreen[ConfirmedRemap | None]):
                 )
             elif not plan.ok:
                 parts.append(Text("  a check failed: this one will not be run", style="bold red"))
+        if stale:
+            for part in parts:
+                part.stylize("dim")
+            parts.insert(0, Text(STALE, style="bold yellow"))
         return Group(*parts)
 
     # -- events -----------------------------------------------------------
@@ -209,6 +235,17 @@ class RemapDialog(ModalScreen[ConfirmedRemap | None]):
     @on(Input.Submitted, "#remap-addr")
     def _addr_submitted(self) -> None:
         self.action_plan()
+
+    @on(Input.Changed, "#remap-addr")
+    def _addr_changed(self) -> None:
+        # Planning on every keystroke would ask the helper for addresses
+        # half typed; the plan shown is marked out of date until Enter.
+        try:
+            req = self._build_request()
+        except ValueError:
+            req = None
+        if req is None or req != self.planned:
+            self._no_plan(stale=True)
 
     @on(Checkbox.Changed)
     @on(RadioSet.Changed)
@@ -221,9 +258,20 @@ class RemapDialog(ModalScreen[ConfirmedRemap | None]):
 
     @on(Button.Pressed, "#remap-confirm")
     def action_confirm(self) -> None:
-        # Only a request whose dry run passed every check can be confirmed.
-        if self.confirmable is not None:
-            self.dismiss(self.confirmable)
+        # Only the request whose dry run passed, and only while the fields
+        # still say it: what was planned runs, or nothing does.
+        order = self.confirmable
+        error = self.query_one("#remap-error", Label)
+        try:
+            current = self._build_request()
+        except ValueError as exc:
+            error.update(Text(str(exc)))
+            return
+        if order is None or order.request != current:
+            if self.planned is None:
+                error.update(Text(NOTHING_PLANNED))
+            return
+        self.dismiss(order)
 
     @on(Button.Pressed, "#remap-cancel")
     def action_cancel(self) -> None:
