@@ -210,6 +210,32 @@ async def test_real_switch_dialog_refuses_then_plans_with_force(setuid_helper: P
         s.assert_healthy()
 
 
+async def test_real_forced_switch_that_kills_is_reported(setuid_helper: Path) -> None:
+    """An i386 process given an x86_64 vdso dies at its next system call: the
+    dialog says so before the force is ticked, and the death is a notification,
+    not a row that just vanishes."""
+    with Subject.spawn("subject-i386") as s:
+        s.wait_ready()
+        app = VdsoApp(ProcSource(), HelperClient(setuid_helper), live=False)
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            await settle(pilot)
+            assert app.table.select_pid(s.pid)
+            await press(pilot, "t")
+            dialog = app.screen
+            assert isinstance(dialog, RemapDialog)
+            assert not dialog.query("#remap-proxy")
+            words = plain(dialog.query_one("#remap-force-words", Static))
+            assert "runs as i386 (32-bit code) makes its system calls through" in words, words
+            dialog.query_one("#remap-force", Checkbox).value = True
+            await settle(pilot)
+            assert not dialog.query_one("#remap-confirm", Button).disabled
+            await press(pilot, "ctrl+y")
+            await wait_until(pilot, lambda: any("target gone" in n for n in notes(app)), timeout=10)
+            gone = next(n for n in notes(app) if "target gone" in n)
+            assert f"{s.pid} (subject-i386) exited" in gone and "after its type switch" in gone
+        assert not s.alive()
+
+
 def run_as(user: str, code: str) -> str:
     """Run Python `code` as `user` with this tree's vdsotui importable."""
     out = subprocess.run(

@@ -19,7 +19,7 @@ from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSe
 from vdsotui.helper_client import HelperClient, HelperError, RemapPlan, RemapRequest
 from vdsotui.interval import parse_interval
 from vdsotui.model import ProcessVdso, VdsoType
-from vdsotui.tui.explain import explain_error, plan_lines
+from vdsotui.tui.explain import explain_error, forced_switch_words, plan_lines
 
 PAGE = 4096
 STALE = "Out of date: the fields changed after this plan. Enter or Ctrl+R plans again."
@@ -92,11 +92,10 @@ class RemapDialog(ModalScreen[ConfirmedRemap | None]):
             yield Label(Text(self._title()), classes="dialog-title")
             if self.switch:
                 yield Label("New type:")
-                current = self.targets[0].vdso_type
                 with RadioSet(id="remap-type"):
-                    first = next((t for t in self.types if t is not current), None)
-                    for t in self.types:
-                        yield RadioButton(t.label, value=t is first, name=t.label)
+                    choices = self._switch_types()
+                    for t in choices:
+                        yield RadioButton(t.label, value=t is choices[0], name=t.label)
             single = len(self.targets) == 1
             yield Label(
                 "Address (empty for auto placement):"
@@ -104,18 +103,23 @@ class RemapDialog(ModalScreen[ConfirmedRemap | None]):
                 else "Placement: auto (one address cannot fit several processes)"
             )
             yield Input(placeholder="auto", id="remap-addr", disabled=not single)
-            yield Checkbox(
-                "Leave a proxy at the old base (keeps stale pointers working)",
-                value=True,
-                id="remap-proxy",
-            )
             if self.switch:
                 # The helper refuses a type the process's own code cannot
-                # call unless forced: only for a restorer about to change mode.
+                # call unless forced: only for a restorer about to change
+                # mode. Shown only when the chosen type needs it, with what
+                # forcing does to the process. A switch leaves no proxy (old
+                # callers would speak the wrong ABI), so that option is absent.
                 yield Checkbox(
                     "Force a type its mode cannot use (a restorer about to change mode)",
                     value=False,
                     id="remap-force",
+                )
+                yield Static("", id="remap-force-words", classes="warning-line")
+            else:
+                yield Checkbox(
+                    "Leave a proxy at the old base (keeps stale pointers working)",
+                    value=True,
+                    id="remap-proxy",
                 )
             yield Label("", id="remap-error", classes="error-line")
             with VerticalScroll(id="remap-plan"):
@@ -127,22 +131,51 @@ class RemapDialog(ModalScreen[ConfirmedRemap | None]):
                 yield Button("Cancel", id="remap-cancel")
 
     def on_mount(self) -> None:
+        self._show_force()
         self.action_plan()
+
+    def _switch_types(self) -> tuple[VdsoType, ...]:
+        """The types to offer: all the kernel maps but the one every target has."""
+        current = {p.vdso_type for p in self.targets}
+        others = tuple(t for t in self.types if t not in current or len(current) > 1)
+        return others or self.types
+
+    def _chosen_type(self) -> VdsoType | None:
+        pressed = self.query_one("#remap-type", RadioSet).pressed_button
+        if pressed is None or pressed.name is None:
+            return None
+        return VdsoType.parse(pressed.name)
+
+    def _show_force(self) -> None:
+        """Offer force only for a type some target's mode cannot use, and say
+        before it is ticked what it does to a process of that mode."""
+        if not self.switch:
+            return
+        new = self._chosen_type()
+        unfit = sorted(
+            {p.mode for p in self.targets if new is not None and p.mode.vdso_type is not new},
+            key=lambda m: m.value,
+        )
+        force = self.query_one("#remap-force", Checkbox)
+        words = self.query_one("#remap-force-words", Static)
+        force.display = words.display = bool(unfit)
+        if not unfit:
+            force.value = False
+        words.update(Text("\n".join(forced_switch_words(m, new) for m in unfit if new is not None)))
 
     # -- planning ---------------------------------------------------------
 
     def _build_request(self) -> RemapRequest:
         """The request the dialog's fields say now; ValueError for a bad field."""
         addr = parse_address(self.query_one("#remap-addr", Input).value)
-        vtype: VdsoType | None = None
-        if self.switch:
-            pressed = self.query_one("#remap-type", RadioSet).pressed_button
-            if pressed is None or pressed.name is None:
-                raise ValueError("choose the new type")
-            vtype = VdsoType.parse(pressed.name)
-        proxy = self.query_one("#remap-proxy", Checkbox).value
-        force = self.switch and self.query_one("#remap-force", Checkbox).value
-        return RemapRequest(addr, vtype, proxy, force)
+        if not self.switch:
+            return RemapRequest(addr, None, self.query_one("#remap-proxy", Checkbox).value)
+        vtype = self._chosen_type()
+        if vtype is None:
+            raise ValueError("choose the new type")
+        force = self.query_one("#remap-force", Checkbox)
+        # A switch never leaves a proxy: say so to the helper as the plan shows it.
+        return RemapRequest(addr, vtype, proxy=False, force=force.display and force.value)
 
     def _no_plan(self, stale: bool) -> None:
         """Nothing can be confirmed until the helper plans what the fields say now.
@@ -248,8 +281,12 @@ class RemapDialog(ModalScreen[ConfirmedRemap | None]):
             self._no_plan(stale=True)
 
     @on(Checkbox.Changed)
-    @on(RadioSet.Changed)
     def _options_changed(self) -> None:
+        self.action_plan()
+
+    @on(RadioSet.Changed)
+    def _type_changed(self) -> None:
+        self._show_force()
         self.action_plan()
 
     @on(Button.Pressed, "#remap-replan")
@@ -276,6 +313,48 @@ class RemapDialog(ModalScreen[ConfirmedRemap | None]):
     @on(Button.Pressed, "#remap-cancel")
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class RetryDialog(ModalScreen[bool]):
+    """EBUSY right after a dry run passed: offer to run the same request once more.
+
+    The helper reports busy when a thread was inside the vdso or the target
+    could not be stopped in time; a moment later that has usually passed.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+y", "retry", "Retry"),
+    ]
+
+    def __init__(self, what: str, busy: list[tuple[int, str, str]]) -> None:
+        super().__init__(id="retry-dialog")
+        self.what = what
+        self.busy = busy
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog small-dialog"):
+            yield Label(Text(f"{self.what}: busy, try once more?"), classes="dialog-title")
+            for pid, command, why in self.busy:
+                yield Label(Text(f"{pid} ({command}): {why}"), classes="error-line")
+            yield Label(
+                Text(
+                    "The plan passed a moment ago; the same request can run once more. "
+                    "Ctrl+Y retries · Esc leaves it as it is"
+                ),
+                classes="hint",
+            )
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Retry once", variant="warning", id="retry-ok")
+                yield Button("Cancel", id="retry-cancel")
+
+    @on(Button.Pressed, "#retry-ok")
+    def action_retry(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#retry-cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(False)
 
 
 class ValueDialog(ModalScreen[str | None]):
