@@ -327,6 +327,7 @@ class VdsoApp(App[None]):
                 show = await asyncio.to_thread(helper.show, pid)
             except HelperError as exc:
                 show_error = "threads unknown: " + explain_error(exc)
+        await asyncio.to_thread(self._check_helper)
         if self.table.selected_pid != pid:
             return  # the cursor moved on while we were reading
         pane.show_detail(
@@ -334,7 +335,7 @@ class VdsoApp(App[None]):
         )
 
     def _verdict(self, proc: ProcessVdso, show: ShowResult | None) -> str:
-        problem = self._action_problem()
+        problem = self._why_no_action()
         if problem:
             return problem
         why = self._target_problem(proc)
@@ -542,7 +543,12 @@ class VdsoApp(App[None]):
 
     # -- actions: move and switch -----------------------------------------
 
-    def _action_problem(self) -> str | None:
+    def _check_helper(self) -> None:
+        """Read the helper's status again: it may have been installed since."""
+        if self.helper is not None:
+            self.helper_status = self.helper.status()
+
+    def _why_no_action(self) -> str | None:
         """Why no move may be attempted at all, in words; None when it may."""
         if self.read_only:
             return "read-only mode (started with --read-only): moves and type switches are off"
@@ -551,9 +557,8 @@ class VdsoApp(App[None]):
                 "no vdso-helper found: pass --helper PATH, set $VDSOTUI_HELPER, put it on "
                 "PATH or build it with make -C helper"
             )
-        status = self.helper.status()
-        self.helper_status = status
-        if status.problem:
+        status = self.helper_status
+        if status is not None and status.problem:
             return f"the helper cannot be used: {status.problem}"
         return None
 
@@ -591,7 +596,8 @@ class VdsoApp(App[None]):
 
     def _open_remap(self, switch: bool) -> None:
         what = "Switch type" if switch else "Move"
-        problem = self._action_problem()
+        self._check_helper()
+        problem = self._why_no_action()
         if problem:
             self.notify(problem[0].upper() + problem[1:] + ".", title=what, severity="error")
             return
