@@ -62,7 +62,7 @@ bench-tui: setup
 	$(PY) bench/bench_tui.py
 
 screenshots: setup
-	$(PY) -m vdsotui.tui.screenshots screenshots
+	$(PY) screenshots/generate.py screenshots
 
 install-helper: helper
 	$(MAKE) -C helper install

@@ -40,6 +40,7 @@ async def refusal(app: VdsoApp, pilot: Pilot[None]) -> None:
     await keys("m", select=1203)(app, pilot)
     await pilot.click("#remap-confirm")
     await settle(pilot)
+    await press(pilot, "escape")  # EBUSY offers one retry: declined, the refusal shows
 
 
 async def moved(app: VdsoApp, pilot: Pilot[None]) -> None:

@@ -25,9 +25,9 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="make install needs ro
 # client, finding the helper the way the console does (PATH).
 _MOVE = """
 import json, sys
-from vdsotui.helper_client import HelperClient
+from vdsotui.helper_client import HelperClient, RemapRequest
 client = HelperClient.find()
-result = client.remap(int(sys.argv[1]), auto=True)
+result = client.run(int(sys.argv[1]), RemapRequest())
 print(json.dumps({"helper": client.path, "ok": result.ok, "base": result.dest.base}))
 """
 

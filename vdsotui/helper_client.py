@@ -134,6 +134,29 @@ class Check:
 
 
 @dataclass(frozen=True, slots=True)
+class RemapRequest:
+    """One move or type switch, as asked of the helper for one process."""
+
+    addr: int | None = None  # the new base; None: the helper places the block
+    vdso_type: VdsoType | None = None  # None: keep the type (a move)
+    proxy: bool = True  # leave a proxy at the old base
+    force: bool = False  # a type the process's mode cannot use
+
+    def options(self) -> list[str]:
+        """The `vdso-helper remap` options that say this (docs/protocol.md)."""
+        if self.addr is not None and self.addr <= 0:
+            raise HelperError("EINVAL", f"invalid address {self.addr:#x}")
+        args = ["--auto"] if self.addr is None else ["--addr", hex(self.addr)]
+        if self.vdso_type is not None:
+            args += ["--type", self.vdso_type.label]
+        if not self.proxy:
+            args.append("--no-proxy")
+        if self.force:
+            args.append("--force")
+        return args
+
+
+@dataclass(frozen=True, slots=True)
 class RemapPlan:
     """What a remap will do (`--dry-run`), as the helper planned it."""
 
@@ -274,37 +297,30 @@ class HelperClient:
 
     # -- the privileged operation ----------------------------------------
 
-    def remap(
-        self,
-        pid: int,
-        addr: int | None = None,
-        auto: bool = False,
-        vdso_type: VdsoType | None = None,
-        proxy: bool = True,
-        force: bool = False,
-        dry_run: bool = False,
-    ) -> RemapPlan:
-        """Plan (`dry_run`) or perform a move or type switch of `pid`'s vdso block.
+    def plan(self, pid: int, request: RemapRequest) -> RemapPlan:
+        """What `request` would do to `pid` (`--dry-run`): nothing is changed."""
+        fields = self._remap(pid, request, dry_run=True)
+        if not fields["dry_run"]:
+            raise HelperError("EPROTO", f"{HELPER_NAME} answered a dry run as a real run")
+        del fields["stop_ns"]
+        return RemapPlan(**fields)
 
-        Returns a `RemapPlan` for a dry run and a `RemapResult` otherwise.
-        """
-        if (addr is None) == (not auto):
-            raise HelperError("EINVAL", "give either an address or auto placement, not both")
+    def run(self, pid: int, request: RemapRequest) -> RemapResult:
+        """Move or switch the type of `pid`'s vdso block as `request` says."""
+        fields = self._remap(pid, request, dry_run=False)
+        if fields["dry_run"]:
+            raise HelperError("EPROTO", f"{HELPER_NAME} answered a real run as a dry run")
+        return RemapResult(**fields)
+
+    def _remap(self, pid: int, request: RemapRequest, dry_run: bool) -> dict[str, Any]:
         if pid <= 0:
             raise HelperError("EINVAL", f"invalid pid {pid}")
-        args = ["remap", "--pid", str(pid)]
-        args += ["--auto"] if auto else ["--addr", hex(addr or 0)]
-        if vdso_type is not None:
-            args += ["--type", vdso_type.label]
-        if not proxy:
-            args.append("--no-proxy")
-        if force:
-            args.append("--force")
+        args = ["remap", "--pid", str(pid), *request.options()]
         if dry_run:
             args.append("--dry-run")
         data = self._run(args, self.timeout if dry_run else max(self.timeout, REMAP_TIMEOUT))
         try:
-            fields: dict[str, Any] = {
+            return {
                 "pid": int(data["pid"]),
                 "operation": str(data.get("operation", "move")),
                 "path": str(data.get("path", "")),
@@ -317,13 +333,10 @@ class HelperClient:
                 ),
                 "steps": tuple(str(s) for s in data.get("steps", [])),
                 "dry_run": bool(data.get("dry_run", dry_run)),
+                "stop_ns": _int_or_none(data.get("stop_ns")),
             }
         except (KeyError, TypeError, ValueError) as exc:
             raise _protocol_error("remap", exc) from exc
-        if fields["dry_run"]:
-            return RemapPlan(**fields)
-        stop = data.get("stop_ns")
-        return RemapResult(**fields, stop_ns=int(stop) if stop is not None else None)
 
     # -- plumbing ---------------------------------------------------------
 

@@ -7,7 +7,7 @@ client build these objects, the TUI and the CLI only display them.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -149,7 +149,6 @@ class ProcessVdso:
     auxv_base: int | None = None  # AT_SYSINFO_EHDR from /proc/PID/auxv
     proxy_bases: tuple[int, ...] = ()  # old bases still holding a proxy
     error: str | None = None  # why a visible process lacks a fact
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def visible(self) -> bool:

@@ -4,7 +4,7 @@
 can show) and reports added/changed/removed like the real scanner does.
 `FakeHelper` answers the helper's JSON protocol from memory; for `remap` it
 stands in for the binary only (command line in, protocol JSON out), so the
-real `HelperClient.remap` builds the request and parses the answer. A
+real `HelperClient.plan` and `run` build the request and parse the answer. A
 confirmed remap really changes the fake source's process, so a refresh
 shows it.
 Nothing here reads a clock or /proc.
@@ -277,6 +277,8 @@ class FakeHelper(HelperClient):
         self.refuse: dict[int, HelperError] = {}  # dry runs and real runs
         self.refuse_run: dict[int, HelperError] = {}  # real runs only
         self.failing_check: dict[int, Check] = {}  # a plan that answers but fails a check
+        self.busy_runs: dict[int, int] = {}  # this many real runs answer EBUSY first
+        self.die_on_run: set[int] = set()  # the process exits right after a real run
         self.info_error: HelperError | None = None
         self.calls: list[tuple[str, dict[str, object]]] = []
         self.next_auto = 0x7F5500000000
@@ -331,8 +333,8 @@ class FakeHelper(HelperClient):
         )
 
     def _run(self, args: Sequence[str], timeout: float) -> dict[str, Any]:
-        """Stands for running the binary: `HelperClient.remap` builds the
-        command line and parses the JSON answer, so both stay the real ones.
+        """Stands for running the binary: `HelperClient.plan` and `run` build the
+        command line and parse the JSON answer, so both stay the real ones.
         `info` and `show` are answered above and never get here."""
         if not args or args[0] != "remap":
             raise HelperError("EINVAL", f"fake helper: unexpected command {list(args)}")
@@ -391,6 +393,9 @@ class FakeHelper(HelperClient):
             raise self.refuse[pid]
         if not dry_run and pid in self.refuse_run:
             raise self.refuse_run[pid]
+        if not dry_run and self.busy_runs.get(pid, 0) > 0:
+            self.busy_runs[pid] -= 1
+            raise HelperError("EBUSY", f"thread {pid} did not stop within 1000 ms")
         p = self.source.procs.get(pid)
         if p is None or p.base is None or p.block is None:
             raise HelperError("ESRCH", f"process {pid} has no vdso")
@@ -440,6 +445,8 @@ class FakeHelper(HelperClient):
         }
         if not dry_run:
             self.source.move(pid, dest_base, proxy, vdso_type)
+            if pid in self.die_on_run:
+                self.source.remove(pid)
             answer["stop_ns"] = 812345
         return answer
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,14 +12,21 @@ import pytest
 from rich.console import Console
 from textual.command import CommandPalette
 from textual.events import Key
-from textual.widgets import Button, Checkbox, Input, Label, RadioSet, Static
+from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Static
 
 from tui.conftest import fake_app, notes, press, settle, wait_until
-from tui.fakes import FakeSource, make_process, many_processes
-from vdsotui.helper_client import Check, HelperClient, HelperError
+from tui.fakes import FakeHelper, FakeSource, base_for, make_process, many_processes
+from vdsotui.helper_client import (
+    Check,
+    HelperClient,
+    HelperError,
+    RemapPlan,
+    RemapRequest,
+    RemapResult,
+)
 from vdsotui.model import ProcessVdso, VdsoType
 from vdsotui.tui import keymap
-from vdsotui.tui.dialogs import ExportDialog, IntervalDialog, RemapDialog
+from vdsotui.tui.dialogs import ExportDialog, IntervalDialog, RemapDialog, RetryDialog
 from vdsotui.tui.help import HelpScreen
 from vdsotui.tui.panels import DetailPane, FactsBar, LayoutsPanel, StatusLine
 
@@ -303,6 +311,93 @@ async def test_dialog_keys_replan_and_confirm() -> None:
         assert src.procs[3001].base == 0x7F3400000000
 
 
+def real_runs(fh: FakeHelper) -> list[dict[str, object]]:
+    return [c[1] for c in fh.calls if c[0] == "remap" and not c[1]["dry_run"]]
+
+
+async def test_typed_address_then_confirm_never_runs_the_old_plan() -> None:
+    """Issue 15, defect 1: the hint says Ctrl+Y confirms; after typing an
+    address it must not confirm the auto placement planned before."""
+    app, src, fh = fake_app()
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        app.table.select_pid(1203)
+        old_base = src.procs[1203].base
+        await press(pilot, "m")
+        dialog = app.screen
+        assert isinstance(dialog, RemapDialog)
+        confirm = dialog.query_one("#remap-confirm", Button)
+        body = dialog.query_one("#remap-plan-body", Static)
+        assert not confirm.disabled and "✓ destination" in text_of(body)
+        dialog.query_one("#remap-addr", Input).focus()
+        await pilot.press(*"0x7f0000000000", "ctrl+y")
+        await settle(pilot)
+        assert real_runs(fh) == [] and src.procs[1203].base == old_base
+        assert app.screen is dialog
+        # The plan on screen is for auto placement: it says it is out of date.
+        assert confirm.disabled
+        assert text_of(body).startswith("Out of date: the fields changed after this plan.")
+        await press(pilot, "enter")
+        assert "to   x86_64 at 0x7f0000000000" in text_of(body)
+        assert not confirm.disabled
+        await press(pilot, "ctrl+y")
+        assert app.screen is not dialog
+        assert [(r["pid"], r["addr"], r["auto"]) for r in real_runs(fh)] == [
+            (1203, 0x7F0000000000, False)
+        ]
+        assert src.procs[1203].base == 0x7F0000000000
+
+
+async def test_bad_address_clears_the_old_plan() -> None:
+    app, _src, fh = fake_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.table.select_pid(2048)
+        await press(pilot, "m")
+        dialog = app.screen
+        assert isinstance(dialog, RemapDialog)
+        body = dialog.query_one("#remap-plan-body", Static)
+        assert "✓" in text_of(body)
+        dialog.query_one("#remap-addr", Input).value = "0x7f00000000zz"
+        await press(pilot, "enter")
+        assert "is not an address" in text_of(dialog.query_one("#remap-error", Label))
+        assert dialog.query_one("#remap-confirm", Button).disabled
+        assert "✓" not in text_of(body) and "x86_64" not in text_of(body)
+        await press(pilot, "ctrl+y")
+        assert app.screen is dialog and real_runs(fh) == []
+
+
+async def test_plan_answer_for_older_fields_is_dropped() -> None:
+    """A plan still on its way when the fields change never becomes confirmable."""
+    app, src, fh = fake_app()
+    release = threading.Event()
+    real_plan = fh.plan
+
+    def slow_plan(pid: int, request: RemapRequest) -> RemapPlan:
+        release.wait(10)
+        return real_plan(pid, request)
+
+    fh.plan = slow_plan  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.table.select_pid(1203)
+        await pilot.press("m")
+        await wait_until(pilot, lambda: isinstance(app.screen, RemapDialog))
+        dialog = app.screen
+        assert isinstance(dialog, RemapDialog)
+        await pilot.pause()
+        dialog.query_one("#remap-addr", Input).value = "0x7f0000000000"
+        await pilot.pause()
+        release.set()
+        await settle(pilot)
+        assert dialog.confirmable is None
+        assert dialog.query_one("#remap-confirm", Button).disabled
+        assert "✓" not in text_of(dialog.query_one("#remap-plan-body", Static))
+        await press(pilot, "ctrl+y")
+        assert app.screen is dialog and real_runs(fh) == []
+        assert src.procs[1203].base == base_for(1203)
+
+
 async def test_move_cancel_runs_nothing() -> None:
     app, src, fh = fake_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -391,14 +486,11 @@ async def test_unexpected_failures_are_words_not_tracebacks() -> None:
         raise ValueError("truncated ELF header")
 
     src.image_facts = broken_image  # type: ignore[method-assign, assignment]
-    original = fh.remap
 
-    def flaky(pid: int, **kw: object) -> object:
-        if kw.get("dry_run"):
-            return original(pid, **kw)  # type: ignore[arg-type]
+    def flaky(pid: int, request: RemapRequest) -> RemapResult:
         raise RuntimeError("helper pipe closed")
 
-    fh.remap = flaky  # type: ignore[method-assign, assignment]
+    fh.run = flaky  # type: ignore[method-assign]
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await settle(pilot)
         app.table.select_pid(1203)
@@ -463,6 +555,127 @@ async def test_switch_type_dialog() -> None:
         assert row[cols_index("type")].plain == "i386"
         assert "mode!=type" in row[cols_index("state")].plain
         assert any(n.startswith("Switch type: Switched vdso of 1203") for n in notes(app))
+
+
+async def test_switch_dialog_offers_only_what_applies() -> None:
+    """Issue 15, defect 3: no proxy option for a switch (a switch leaves none),
+    no current type to switch to, and force only with what it does."""
+    app, _src, fh = fake_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.table.select_pid(1203)  # x86_64 code, x86_64 vdso
+        await press(pilot, "t")
+        dialog = app.screen
+        assert isinstance(dialog, RemapDialog) and dialog.switch
+        assert not dialog.query("#remap-proxy")
+        radios = dialog.query_one("#remap-type", RadioSet)
+        assert [b.name for b in radios.query(RadioButton)] == ["i386"]
+        force = dialog.query_one("#remap-force", Checkbox)
+        words = text_of(dialog.query_one("#remap-force-words", Static))
+        assert force.display and not force.value
+        assert words.startswith(
+            "A process that runs as x86_64 (64-bit code) calls the vdso for the time: with an "
+            "i386 vdso its next clock_gettime, gettimeofday or time call will most likely "
+            "crash it (SIGSEGV). Force it only"
+        ), words
+        assert "proxy at the old base: no" not in text_of(
+            dialog.query_one("#remap-plan-body", Static)
+        )  # refused without force: no plan yet
+        force.value = True
+        await settle(pilot)
+        assert "proxy at the old base: no" in text_of(dialog.query_one("#remap-plan-body", Static))
+        plans = [c[1] for c in fh.calls if c[0] == "remap"]
+        assert plans and all(c["proxy"] is False for c in plans)  # --no-proxy, as planned
+        await press(pilot, "escape")
+        # A process whose vdso does not fit its mode: switching back needs no force.
+        app.table.select_pid(1533)
+        await press(pilot, "t")
+        dialog = app.screen
+        assert isinstance(dialog, RemapDialog)
+        assert [b.name for b in dialog.query(RadioButton)] == ["x86_64"]
+        assert not dialog.query_one("#remap-force", Checkbox).display
+        assert not dialog.query_one("#remap-force-words", Static).display
+        assert not dialog.query_one("#remap-confirm", Button).disabled
+        await press(pilot, "escape")
+        # The move dialog has the proxy option and no force.
+        await press(pilot, "m")
+        dialog = app.screen
+        assert isinstance(dialog, RemapDialog) and not dialog.switch
+        assert dialog.query_one("#remap-proxy", Checkbox).value
+        assert not dialog.query("#remap-force")
+
+
+async def test_target_that_dies_after_a_switch_is_reported() -> None:
+    app, src, fh = fake_app()
+    fh.die_on_run.add(1311)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        app.table.select_pid(1311)  # i386
+        await press(pilot, "t")
+        dialog = app.screen
+        assert isinstance(dialog, RemapDialog)
+        words = text_of(dialog.query_one("#remap-force-words", Static))
+        assert "runs as i386 (32-bit code) makes its system calls through the vdso's" in words
+        dialog.query_one("#remap-force", Checkbox).value = True
+        await settle(pilot)
+        await press(pilot, "ctrl+y")
+        await wait_until(pilot, lambda: any("target gone" in n for n in notes(app)))
+        gone = next(n for n in notes(app) if "target gone" in n)
+        assert gone.startswith("Switch type: target gone: 1311 (wine-preloader) exited ")
+        assert gone.endswith(
+            " s after its type switch. A forced switch gave it a vdso its mode cannot use."
+        )
+        assert 1311 not in src.procs and not app.table.is_shown(1311)
+
+
+async def test_target_that_lives_on_is_not_reported() -> None:
+    app, _src, _fh = fake_app()
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        app.table.select_pid(1203)
+        await press(pilot, "m", "ctrl+y")
+        assert app._watched.keys() == {1203}
+        app._watched[1203] = replace(app._watched[1203], since=app._watched[1203].since - 6)
+        app.request_scan()
+        await settle(pilot)
+        assert not app._watched
+        assert not any("target gone" in n for n in notes(app))
+
+
+@pytest.mark.parametrize("busy", [1, 2])
+async def test_busy_right_after_a_passing_plan_offers_one_retry(busy: int) -> None:
+    app, src, fh = fake_app()
+    fh.busy_runs[1203] = busy
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        app.table.select_pid(1203)
+        await press(pilot, "m", "ctrl+y")
+        assert isinstance(app.screen, RetryDialog)
+        assert "did not stop within 1000 ms" in text_of(app.screen.query_one(".error-line", Label))
+        assert any(n.startswith("Move refused: 1203 (bash): EBUSY") for n in notes(app))
+        await press(pilot, "ctrl+y")
+        assert not isinstance(app.screen, RetryDialog)  # once: never a second offer
+        runs = real_runs(fh)
+        assert len(runs) == 2 and runs[0] == runs[1]  # the same request again
+        if busy == 1:
+            assert src.procs[1203].moved
+            assert any(n.startswith("Move: Moved vdso of 1203") for n in notes(app))
+        else:
+            assert not src.procs[1203].moved
+            assert sum(n.startswith("Move refused: 1203") for n in notes(app)) == 2
+
+
+async def test_busy_retry_declined_runs_nothing_more() -> None:
+    app, src, fh = fake_app()
+    fh.busy_runs[1203] = 1
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        app.table.select_pid(1203)
+        await press(pilot, "m", "ctrl+y")
+        assert isinstance(app.screen, RetryDialog)
+        await press(pilot, "escape")
+        assert not isinstance(app.screen, RetryDialog)
+        assert len(real_runs(fh)) == 1 and not src.procs[1203].moved
 
 
 async def test_read_only_refuses_actions() -> None:

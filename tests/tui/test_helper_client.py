@@ -14,7 +14,13 @@ from pathlib import Path
 import pytest
 
 from vdsotui import helper_client
-from vdsotui.helper_client import HelperClient, HelperError, RemapPlan, RemapResult
+from vdsotui.helper_client import (
+    HelperClient,
+    HelperError,
+    RemapPlan,
+    RemapRequest,
+    RemapResult,
+)
 from vdsotui.model import VdsoType
 
 # The stand-in records its argv and answers from a table keyed by subcommand.
@@ -62,6 +68,8 @@ elif cmd == "show":
         "policy": {{"allowed": False, "reason": "another user"}}}}))
 elif cmd == "remap":
     dry = "--dry-run" in args
+    if mode == "swapped":
+        dry = not dry
     out = {{"pid": int(args[args.index("--pid") + 1]), "dry_run": dry, "operation": "switch",
            "path": "syscall",
            "from": {{"type": "x86_64", "base": "0x7f0000002000", "vvar_start": "0x7f0000000000",
@@ -123,13 +131,13 @@ def test_show_parses_threads_and_policy(fake: tuple[HelperClient, Path]) -> None
 
 def test_remap_argv_plan_and_result(fake: tuple[HelperClient, Path]) -> None:
     client, log = fake
-    plan = client.remap(7, auto=True, vdso_type=VdsoType.I386, proxy=False, dry_run=True)
+    plan = client.plan(7, RemapRequest(vdso_type=VdsoType.I386, proxy=False))
     assert type(plan) is RemapPlan and plan.dry_run
     assert plan.operation == "switch" and plan.path == "syscall" and not plan.proxy
     assert plan.source.base == 0x7F0000002000 and plan.dest.vdso_type is VdsoType.I386
     assert not plan.ok and [c.name for c in plan.failed_checks] == ["threads"]
-    result = client.remap(7, addr=0x7F1000002000, force=True)
-    assert isinstance(result, RemapResult) and not result.dry_run and result.stop_ns == 1234
+    result = client.run(7, RemapRequest(addr=0x7F1000002000, force=True))
+    assert type(result) is RemapResult and not result.dry_run and result.stop_ns == 1234
     assert argv(log) == [
         ["remap", "--pid", "7", "--auto", "--type", "i386", "--no-proxy", "--dry-run", "--json"],
         ["remap", "--pid", "7", "--addr", "0x7f1000002000", "--force", "--json"],
@@ -137,20 +145,36 @@ def test_remap_argv_plan_and_result(fake: tuple[HelperClient, Path]) -> None:
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "message"),
+    ("pid", "request_", "message"),
     [
-        ({"auto": True, "addr": 0x1000}, "either an address or auto"),
-        ({}, "either an address or auto"),
+        (0, RemapRequest(), "invalid pid 0"),
+        (7, RemapRequest(addr=0), "invalid address 0x0"),
+        (7, RemapRequest(addr=-4096), "invalid address -0x1000"),
     ],
 )
 def test_remap_rejects_bad_arguments(
-    fake: tuple[HelperClient, Path], kwargs: dict[str, object], message: str
+    fake: tuple[HelperClient, Path], pid: int, request_: RemapRequest, message: str
 ) -> None:
     client, log = fake
-    with pytest.raises(HelperError) as err:
-        client.remap(7, **kwargs)  # type: ignore[arg-type]
-    assert err.value.code == "EINVAL" and message in err.value.message
+    for call in (client.plan, client.run):
+        with pytest.raises(HelperError) as err:
+            call(pid, request_)
+        assert err.value.code == "EINVAL" and message in err.value.message
     assert not log.exists()  # refused before running anything
+
+
+def test_plan_and_run_never_take_one_answer_for_the_other(
+    fake: tuple[HelperClient, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plan answered as done, or a run answered as a plan, is not believed."""
+    client, _ = fake
+    monkeypatch.setenv("FAKE_MODE", "swapped")
+    with pytest.raises(HelperError) as err:
+        client.plan(7, RemapRequest())
+    assert err.value.code == "EPROTO" and "dry run as a real run" in err.value.message
+    with pytest.raises(HelperError) as err:
+        client.run(7, RemapRequest())
+    assert err.value.code == "EPROTO" and "real run as a dry run" in err.value.message
 
 
 @pytest.mark.parametrize(

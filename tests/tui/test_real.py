@@ -103,6 +103,47 @@ async def test_real_move_through_dialog(setuid_helper: Path) -> None:
         s.assert_healthy()
 
 
+def free_base(pid: int) -> int:
+    """A base with 16 MiB free on each side in `pid`'s address space."""
+    with open(f"/proc/{pid}/maps") as f:
+        spans = [tuple(int(x, 16) for x in line.split()[0].split("-")) for line in f]
+    room = 16 << 20
+    for base in range(0x200000000, 0x7F0000000000, 0x100000000):
+        if all(end <= base - room or start >= base + room for start, end in spans):
+            return base
+    raise AssertionError("no free range in the subject")
+
+
+async def test_real_typed_address_is_planned_before_it_runs(setuid_helper: Path) -> None:
+    """Typing an address after the auto plan, then Ctrl+Y, moves nothing;
+    Enter plans the typed address, and Ctrl+Y then moves exactly there."""
+    with Subject.spawn("subject-x86_64") as s:
+        s.wait_ready()
+        old_base = s.maps_vdso_base()
+        target = free_base(s.pid)
+        app = VdsoApp(ProcSource(), HelperClient(setuid_helper), live=False)
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            await settle(pilot)
+            assert app.table.select_pid(s.pid)
+            await press(pilot, "m")
+            dialog = app.screen
+            assert isinstance(dialog, RemapDialog)
+            assert not dialog.query_one("#remap-confirm", Button).disabled
+            dialog.query_one("#remap-addr", Input).focus()
+            await pilot.press(*hex(target), "ctrl+y")
+            await settle(pilot)
+            assert app.screen is dialog
+            assert s.maps_vdso_base() == old_base
+            assert dialog.query_one("#remap-confirm", Button).disabled
+            await press(pilot, "enter")
+            plan = plain(dialog.query_one("#remap-plan-body", Static))
+            assert f"to   x86_64 at {target:#x}" in plan, plan
+            await press(pilot, "ctrl+y")
+            await wait_until(pilot, lambda: app.table.procs[s.pid].base != old_base)
+        assert s.maps_vdso_base() == target
+        s.assert_healthy()
+
+
 def first_mapping(pid: int) -> int:
     with open(f"/proc/{pid}/maps") as f:
         return int(f.readline().split("-", 1)[0], 16)
@@ -169,6 +210,32 @@ async def test_real_switch_dialog_refuses_then_plans_with_force(setuid_helper: P
         s.assert_healthy()
 
 
+async def test_real_forced_switch_that_kills_is_reported(setuid_helper: Path) -> None:
+    """An i386 process given an x86_64 vdso dies at its next system call: the
+    dialog says so before the force is ticked, and the death is a notification,
+    not a row that just vanishes."""
+    with Subject.spawn("subject-i386") as s:
+        s.wait_ready()
+        app = VdsoApp(ProcSource(), HelperClient(setuid_helper), live=False)
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            await settle(pilot)
+            assert app.table.select_pid(s.pid)
+            await press(pilot, "t")
+            dialog = app.screen
+            assert isinstance(dialog, RemapDialog)
+            assert not dialog.query("#remap-proxy")
+            words = plain(dialog.query_one("#remap-force-words", Static))
+            assert "runs as i386 (32-bit code) makes its system calls through" in words, words
+            dialog.query_one("#remap-force", Checkbox).value = True
+            await settle(pilot)
+            assert not dialog.query_one("#remap-confirm", Button).disabled
+            await press(pilot, "ctrl+y")
+            await wait_until(pilot, lambda: any("target gone" in n for n in notes(app)), timeout=10)
+            gone = next(n for n in notes(app) if "target gone" in n)
+            assert f"{s.pid} (subject-i386) exited" in gone and "after its type switch" in gone
+        assert not s.alive()
+
+
 def run_as(user: str, code: str) -> str:
     """Run Python `code` as `user` with this tree's vdsotui importable."""
     out = subprocess.run(
@@ -217,9 +284,9 @@ def test_user_refused_on_another_users_process(user: str, setuid_helper: Path) -
         answer = run_as(
             user,
             f"""
-from vdsotui.helper_client import HelperClient, HelperError
+from vdsotui.helper_client import HelperClient, HelperError, RemapRequest
 try:
-    HelperClient({str(setuid_helper)!r}).remap({s.pid}, auto=True)
+    HelperClient({str(setuid_helper)!r}).run({s.pid}, RemapRequest())
 except HelperError as e:
     print(e.code)""",
         )

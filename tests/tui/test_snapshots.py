@@ -68,6 +68,7 @@ def test_refusal_notification(snap_compare) -> None:  # type: ignore[no-untyped-
         await steps("m", select=1203)(pilot)
         await pilot.click("#remap-confirm")
         await settle(pilot)
+        await press(pilot, "escape")  # EBUSY offers a retry: declined, the refusal shows
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from textual import on, work
@@ -25,19 +27,20 @@ from vdsotui.helper_client import (
     HelperClient,
     HelperError,
     HelperStatus,
-    RemapResult,
+    RemapRequest,
     ShowResult,
 )
 from vdsotui.interval import parse_interval
-from vdsotui.model import KernelFacts, ProcessVdso, VdsoType
+from vdsotui.model import KernelFacts, ProcessVdso, VdsoType, Visibility
 from vdsotui.source import DataSource, ScanResult
 from vdsotui.tui import columns as cols
 from vdsotui.tui import keymap
 from vdsotui.tui.dialogs import (
+    ConfirmedRemap,
     ExportDialog,
     IntervalDialog,
     RemapDialog,
-    RemapRequest,
+    RetryDialog,
 )
 from vdsotui.tui.explain import explain_error, summarize_result
 from vdsotui.tui.filtering import FilterError
@@ -54,7 +57,20 @@ from vdsotui.tui.panels import (
 from vdsotui.tui.table import ApplyStats, ProcessTable
 
 DEFAULT_EXPORT = "vdsotui-export.json"
+# A target that dies this soon after a move or switch most likely died of it.
+WATCH_SECONDS = 5.0
+WATCH_SCANS = (0.5, 1.5, 3.0, WATCH_SECONDS)  # extra scans that look for it
 DETAIL_SETTLE = 0.05  # seconds the cursor must rest before the detail is read
+
+
+@dataclass(frozen=True, slots=True)
+class Watched:
+    """A target acted on a moment ago, watched for its death."""
+
+    command: str
+    what: str  # "Move" or "Switch type"
+    request: RemapRequest
+    since: float  # time.monotonic() of the action
 
 
 class VdsoApp(App[None]):
@@ -94,6 +110,7 @@ class VdsoApp(App[None]):
         self._rescan_wanted = False
         self._timer: Timer | None = None
         self._detail_pid: int | None = None
+        self._watched: dict[int, Watched] = {}
 
     # -- layout -----------------------------------------------------------
 
@@ -244,6 +261,7 @@ class VdsoApp(App[None]):
                 else:
                     table.select_pid(self.following)
             self._show_status()
+        self._check_watched(result)
         pid = table.selected_pid
         if pid is not None and (pid != self._detail_pid or pid in result.changed):
             self._load_detail(pid)
@@ -309,6 +327,7 @@ class VdsoApp(App[None]):
                 show = await asyncio.to_thread(helper.show, pid)
             except HelperError as exc:
                 show_error = "threads unknown: " + explain_error(exc)
+        await asyncio.to_thread(self._check_helper)
         if self.table.selected_pid != pid:
             return  # the cursor moved on while we were reading
         pane.show_detail(
@@ -316,7 +335,7 @@ class VdsoApp(App[None]):
         )
 
     def _verdict(self, proc: ProcessVdso, show: ShowResult | None) -> str:
-        problem = self._action_problem()
+        problem = self._why_no_action()
         if problem:
             return problem
         why = self._target_problem(proc)
@@ -524,7 +543,12 @@ class VdsoApp(App[None]):
 
     # -- actions: move and switch -----------------------------------------
 
-    def _action_problem(self) -> str | None:
+    def _check_helper(self) -> None:
+        """Read the helper's status again: it may have been installed since."""
+        if self.helper is not None:
+            self.helper_status = self.helper.status()
+
+    def _why_no_action(self) -> str | None:
         """Why no move may be attempted at all, in words; None when it may."""
         if self.read_only:
             return "read-only mode (started with --read-only): moves and type switches are off"
@@ -533,9 +557,8 @@ class VdsoApp(App[None]):
                 "no vdso-helper found: pass --helper PATH, set $VDSOTUI_HELPER, put it on "
                 "PATH or build it with make -C helper"
             )
-        status = self.helper.status()
-        self.helper_status = status
-        if status.problem:
+        status = self.helper_status
+        if status is not None and status.problem:
             return f"the helper cannot be used: {status.problem}"
         return None
 
@@ -573,7 +596,8 @@ class VdsoApp(App[None]):
 
     def _open_remap(self, switch: bool) -> None:
         what = "Switch type" if switch else "Move"
-        problem = self._action_problem()
+        self._check_helper()
+        problem = self._why_no_action()
         if problem:
             self.notify(problem[0].upper() + problem[1:] + ".", title=what, severity="error")
             return
@@ -599,26 +623,20 @@ class VdsoApp(App[None]):
     def action_switch_type(self) -> None:
         self._open_remap(switch=True)
 
-    def _remap_confirmed(self, req: RemapRequest | None, what: str) -> None:
-        if req is not None:
-            self.run_worker(self._remap(req, what), group="remap", exit_on_error=False)
+    def _remap_confirmed(self, order: ConfirmedRemap | None, what: str) -> None:
+        if order is not None:
+            self.run_worker(self._remap(order, what), group="remap", exit_on_error=False)
 
-    async def _remap(self, req: RemapRequest, what: str) -> None:
+    async def _remap(self, order: ConfirmedRemap, what: str, *, retry: bool = True) -> None:
+        """Run `order`; EBUSY right after a passing plan is offered one retry."""
         helper = self.helper
         if helper is None:
             return
-        for pid in req.pids:
+        busy: list[tuple[int, str, HelperError]] = []
+        for pid in order.pids:
             command = self.table.procs[pid].command if pid in self.table.procs else ""
             try:
-                result = await asyncio.to_thread(
-                    helper.remap,
-                    pid,
-                    addr=req.addr,
-                    auto=req.addr is None,
-                    vdso_type=req.vdso_type,
-                    proxy=req.proxy,
-                    force=req.force,
-                )
+                result = await asyncio.to_thread(helper.run, pid, order.request)
             except Exception as exc:  # every failure becomes a notification
                 err = exc if isinstance(exc, HelperError) else HelperError("EIO", repr(exc))
                 self.notify(
@@ -627,8 +645,68 @@ class VdsoApp(App[None]):
                     severity="error",
                     timeout=15,
                 )
+                if err.code == "EBUSY" and retry:
+                    busy.append((pid, command, err))
+                else:
+                    self._watch_after(pid, command, what, order.request)
                 continue
-            if isinstance(result, RemapResult):
-                self.notify(summarize_result(result, command), title=what, timeout=10)
+            self.notify(summarize_result(result, command), title=what, timeout=10)
+            self._watch_after(pid, command, what, order.request)
         self.table.untag_all()
         self.request_scan()
+        self._arm_watch_scans()
+        if busy:
+            self._offer_retry(busy, order.request, what)
+
+    def _offer_retry(
+        self, busy: list[tuple[int, str, HelperError]], request: RemapRequest, what: str
+    ) -> None:
+        def done(again: bool | None) -> None:
+            pids = tuple(pid for pid, _, _ in busy)
+            if again:
+                order = ConfirmedRemap(pids, request)
+                self.run_worker(
+                    self._remap(order, what, retry=False), group="remap", exit_on_error=False
+                )
+            else:
+                for pid, command, _ in busy:
+                    self._watch_after(pid, command, what, request)
+                self._arm_watch_scans()
+
+        self.push_screen(
+            RetryDialog(what, [(pid, cmd, explain_error(e)) for pid, cmd, e in busy]), done
+        )
+
+    # -- after an action: did the target survive it? ----------------------
+
+    def _watch_after(self, pid: int, command: str, what: str, request: RemapRequest) -> None:
+        """Watch `pid` for WATCH_SECONDS: a death then is reported, not just a
+        row that vanishes."""
+        self._watched[pid] = Watched(command, what, request, time.monotonic())
+
+    def _arm_watch_scans(self) -> None:
+        # Scans that look for the watched targets even when refresh is off.
+        if self._watched:
+            for delay in WATCH_SCANS:
+                self.set_timer(delay, self.request_scan)
+
+    def _check_watched(self, result: ScanResult) -> None:
+        now = time.monotonic()
+        for pid, w in list(self._watched.items()):
+            p = result.processes.get(pid)
+            dead = p is None or p.visibility in (Visibility.ZOMBIE, Visibility.GONE)
+            if dead:
+                why = (
+                    " A forced switch gave it a vdso its mode cannot use."
+                    if w.request.force
+                    else ""
+                )
+                self.notify(
+                    f"{pid} ({w.command}) exited {now - w.since:.1f} s after its "
+                    f"{'type switch' if w.request.vdso_type is not None else 'move'}.{why}",
+                    title=f"{w.what}: target gone",
+                    severity="error",
+                    timeout=30,
+                )
+            if dead or now - w.since > WATCH_SECONDS:
+                del self._watched[pid]

@@ -16,23 +16,22 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Static
 
-from vdsotui.helper_client import HelperClient, HelperError, RemapPlan
+from vdsotui.helper_client import HelperClient, HelperError, RemapPlan, RemapRequest
 from vdsotui.interval import parse_interval
 from vdsotui.model import ProcessVdso, VdsoType
-from vdsotui.tui.explain import explain_error, plan_lines
+from vdsotui.tui.explain import explain_error, forced_switch_words, plan_lines
 
 PAGE = 4096
+STALE = "Out of date: the fields changed after this plan. Enter or Ctrl+R plans again."
+NOTHING_PLANNED = "Nothing to confirm: Enter or Ctrl+R plans what the fields say now."
 
 
 @dataclass(frozen=True, slots=True)
-class RemapRequest:
-    """What the user confirmed; the app runs it for real."""
+class ConfirmedRemap:
+    """What the user confirmed: one request, for each of these processes."""
 
     pids: tuple[int, ...]
-    addr: int | None  # None: auto placement
-    vdso_type: VdsoType | None  # None: keep the type (a move)
-    proxy: bool
-    force: bool = False  # switch to a type the process's mode cannot use
+    request: RemapRequest
 
 
 def parse_address(text: str) -> int | None:
@@ -51,7 +50,7 @@ def parse_address(text: str) -> int | None:
     return value
 
 
-class RemapDialog(ModalScreen[RemapRequest | None]):
+class RemapDialog(ModalScreen[ConfirmedRemap | None]):
     """Plan a move or a type switch with `--dry-run`, then ask for confirmation."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -73,7 +72,9 @@ class RemapDialog(ModalScreen[RemapRequest | None]):
         self.switch = switch
         self.types = types
         self.plans: dict[int, RemapPlan | HelperError] = {}
-        self.request: RemapRequest | None = None  # what the shown plan is for
+        self.planned: RemapRequest | None = None  # what the shown plan is for, or is asked
+        self.confirmable: ConfirmedRemap | None = None  # what Confirm runs; None: nothing
+        self._asked = 0  # bumped by every change: an older plan's answer is dropped
         self.forced = False  # the shown plan was asked for with force
 
     # -- layout -----------------------------------------------------------
@@ -91,11 +92,10 @@ class RemapDialog(ModalScreen[RemapRequest | None]):
             yield Label(Text(self._title()), classes="dialog-title")
             if self.switch:
                 yield Label("New type:")
-                current = self.targets[0].vdso_type
                 with RadioSet(id="remap-type"):
-                    first = next((t for t in self.types if t is not current), None)
-                    for t in self.types:
-                        yield RadioButton(t.label, value=t is first, name=t.label)
+                    choices = self._switch_types()
+                    for t in choices:
+                        yield RadioButton(t.label, value=t is choices[0], name=t.label)
             single = len(self.targets) == 1
             yield Label(
                 "Address (empty for auto placement):"
@@ -103,18 +103,23 @@ class RemapDialog(ModalScreen[RemapRequest | None]):
                 else "Placement: auto (one address cannot fit several processes)"
             )
             yield Input(placeholder="auto", id="remap-addr", disabled=not single)
-            yield Checkbox(
-                "Leave a proxy at the old base (keeps stale pointers working)",
-                value=True,
-                id="remap-proxy",
-            )
             if self.switch:
                 # The helper refuses a type the process's own code cannot
-                # call unless forced: only for a restorer about to change mode.
+                # call unless forced: only for a restorer about to change
+                # mode. Shown only when the chosen type needs it, with what
+                # forcing does to the process. A switch leaves no proxy (old
+                # callers would speak the wrong ABI), so that option is absent.
                 yield Checkbox(
                     "Force a type its mode cannot use (a restorer about to change mode)",
                     value=False,
                     id="remap-force",
+                )
+                yield Static("", id="remap-force-words", classes="warning-line")
+            else:
+                yield Checkbox(
+                    "Leave a proxy at the old base (keeps stale pointers working)",
+                    value=True,
+                    id="remap-proxy",
                 )
             yield Label("", id="remap-error", classes="error-line")
             with VerticalScroll(id="remap-plan"):
@@ -126,21 +131,68 @@ class RemapDialog(ModalScreen[RemapRequest | None]):
                 yield Button("Cancel", id="remap-cancel")
 
     def on_mount(self) -> None:
+        self._show_force()
         self.action_plan()
+
+    def _switch_types(self) -> tuple[VdsoType, ...]:
+        """The types to offer: all the kernel maps but the one every target has."""
+        current = {p.vdso_type for p in self.targets}
+        others = tuple(t for t in self.types if t not in current or len(current) > 1)
+        return others or self.types
+
+    def _chosen_type(self) -> VdsoType | None:
+        pressed = self.query_one("#remap-type", RadioSet).pressed_button
+        if pressed is None or pressed.name is None:
+            return None
+        return VdsoType.parse(pressed.name)
+
+    def _show_force(self) -> None:
+        """Offer force only for a type some target's mode cannot use, and say
+        before it is ticked what it does to a process of that mode."""
+        if not self.switch:
+            return
+        new = self._chosen_type()
+        unfit = sorted(
+            {p.mode for p in self.targets if new is not None and p.mode.vdso_type is not new},
+            key=lambda m: m.value,
+        )
+        force = self.query_one("#remap-force", Checkbox)
+        words = self.query_one("#remap-force-words", Static)
+        force.display = words.display = bool(unfit)
+        if not unfit:
+            force.value = False
+        words.update(Text("\n".join(forced_switch_words(m, new) for m in unfit if new is not None)))
 
     # -- planning ---------------------------------------------------------
 
     def _build_request(self) -> RemapRequest:
+        """The request the dialog's fields say now; ValueError for a bad field."""
         addr = parse_address(self.query_one("#remap-addr", Input).value)
-        vtype: VdsoType | None = None
-        if self.switch:
-            pressed = self.query_one("#remap-type", RadioSet).pressed_button
-            if pressed is None or pressed.name is None:
-                raise ValueError("choose the new type")
-            vtype = VdsoType.parse(pressed.name)
-        proxy = self.query_one("#remap-proxy", Checkbox).value
-        force = self.switch and self.query_one("#remap-force", Checkbox).value
-        return RemapRequest(tuple(p.pid for p in self.targets), addr, vtype, proxy, force)
+        if not self.switch:
+            return RemapRequest(addr, None, self.query_one("#remap-proxy", Checkbox).value)
+        vtype = self._chosen_type()
+        if vtype is None:
+            raise ValueError("choose the new type")
+        force = self.query_one("#remap-force", Checkbox)
+        # A switch never leaves a proxy: say so to the helper as the plan shows it.
+        return RemapRequest(addr, vtype, proxy=False, force=force.display and force.value)
+
+    def _no_plan(self, stale: bool) -> None:
+        """Nothing can be confirmed until the helper plans what the fields say now.
+
+        A `stale` plan stays on screen, dimmed under a line saying so; any
+        answer still on its way for an older request is dropped when it comes.
+        """
+        self._asked += 1
+        self.planned = None
+        self.confirmable = None
+        button = self.query_one("#remap-confirm", Button)
+        button.disabled = True
+        button.label = "Confirm"
+        if not stale:
+            self.plans = {}
+        body = self.query_one("#remap-plan-body", Static)
+        body.update(self._plan_renderable(stale) if stale and self.plans else "")
 
     def action_plan(self) -> None:
         error = self.query_one("#remap-error", Label)
@@ -148,33 +200,25 @@ class RemapDialog(ModalScreen[RemapRequest | None]):
             req = self._build_request()
         except ValueError as exc:
             error.update(Text(str(exc)))
-            self.query_one("#remap-confirm", Button).disabled = True
-            self.request = None
+            self._no_plan(stale=False)
             return
         error.update("")
-        self.request = None
-        self.query_one("#remap-confirm", Button).disabled = True
+        self._no_plan(stale=False)
+        self.planned = req
         self.query_one("#remap-plan-body", Static).update("Asking the helper for a plan…")
-        self.run_worker(self._plan(req), group="plan", exclusive=True)
+        self.run_worker(self._plan(req, self._asked), group="plan", exclusive=True)
 
-    async def _plan(self, req: RemapRequest) -> None:
+    async def _plan(self, req: RemapRequest, asked: int) -> None:
         plans: dict[int, RemapPlan | HelperError] = {}
-        for pid in req.pids:
+        for pid in (p.pid for p in self.targets):
             try:
-                plans[pid] = await asyncio.to_thread(
-                    self.helper.remap,
-                    pid,
-                    addr=req.addr,
-                    auto=req.addr is None,
-                    vdso_type=req.vdso_type,
-                    proxy=req.proxy,
-                    force=req.force,
-                    dry_run=True,
-                )
+                plans[pid] = await asyncio.to_thread(self.helper.plan, pid, req)
             except HelperError as exc:
                 plans[pid] = exc
             except Exception as exc:  # shown in the plan, never a traceback
                 plans[pid] = HelperError("EIO", repr(exc))
+        if asked != self._asked:
+            return  # the fields changed while the helper planned: not this plan
         self.plans = plans
         self.forced = req.force
         self.query_one("#remap-plan-body", Static).update(self._plan_renderable())
@@ -184,14 +228,14 @@ class RemapDialog(ModalScreen[RemapRequest | None]):
             pid for pid, pl in plans.items() if isinstance(pl, RemapPlan) and (pl.ok or req.force)
         ]
         if ok:
-            self.request = RemapRequest(tuple(ok), req.addr, req.vdso_type, req.proxy, req.force)
+            self.confirmable = ConfirmedRemap(tuple(ok), req)
         button = self.query_one("#remap-confirm", Button)
         button.disabled = not ok
         # "Confirm 2" when only some of the tagged processes can be acted on.
-        button.label = "Confirm" if len(ok) in (0, len(req.pids)) else f"Confirm {len(ok)}"
+        button.label = "Confirm" if len(ok) in (0, len(plans)) else f"Confirm {len(ok)}"
 
-    def _plan_renderable(self) -> RenderableType:
-        parts: list[RenderableType] = []
+    def _plan_renderable(self, stale: bool = False) -> RenderableType:
+        parts: list[Text] = []
         names = {p.pid: p.command for p in self.targets}
         for pid, plan in self.plans.items():
             head = Text(f"{pid} ({names.get(pid, '?')})", style="bold")
@@ -213,6 +257,10 @@ class RemapDialog(ModalScreen[RemapRequest | None]):
                 )
             elif not plan.ok:
                 parts.append(Text("  a check failed: this one will not be run", style="bold red"))
+        if stale:
+            for part in parts:
+                part.stylize("dim")
+            parts.insert(0, Text(STALE, style="bold yellow"))
         return Group(*parts)
 
     # -- events -----------------------------------------------------------
@@ -221,9 +269,24 @@ class RemapDialog(ModalScreen[RemapRequest | None]):
     def _addr_submitted(self) -> None:
         self.action_plan()
 
+    @on(Input.Changed, "#remap-addr")
+    def _addr_changed(self) -> None:
+        # Planning on every keystroke would ask the helper for addresses
+        # half typed; the plan shown is marked out of date until Enter.
+        try:
+            req = self._build_request()
+        except ValueError:
+            req = None
+        if req is None or req != self.planned:
+            self._no_plan(stale=True)
+
     @on(Checkbox.Changed)
-    @on(RadioSet.Changed)
     def _options_changed(self) -> None:
+        self.action_plan()
+
+    @on(RadioSet.Changed)
+    def _type_changed(self) -> None:
+        self._show_force()
         self.action_plan()
 
     @on(Button.Pressed, "#remap-replan")
@@ -232,13 +295,66 @@ class RemapDialog(ModalScreen[RemapRequest | None]):
 
     @on(Button.Pressed, "#remap-confirm")
     def action_confirm(self) -> None:
-        # Only a request whose dry run passed every check can be confirmed.
-        if self.request is not None:
-            self.dismiss(self.request)
+        # Only the request whose dry run passed, and only while the fields
+        # still say it: what was planned runs, or nothing does.
+        order = self.confirmable
+        error = self.query_one("#remap-error", Label)
+        try:
+            current = self._build_request()
+        except ValueError as exc:
+            error.update(Text(str(exc)))
+            return
+        if order is None or order.request != current:
+            if self.planned is None:
+                error.update(Text(NOTHING_PLANNED))
+            return
+        self.dismiss(order)
 
     @on(Button.Pressed, "#remap-cancel")
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class RetryDialog(ModalScreen[bool]):
+    """EBUSY right after a dry run passed: offer to run the same request once more.
+
+    The helper reports busy when a thread was inside the vdso or the target
+    could not be stopped in time; a moment later that has usually passed.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+y", "retry", "Retry"),
+    ]
+
+    def __init__(self, what: str, busy: list[tuple[int, str, str]]) -> None:
+        super().__init__(id="retry-dialog")
+        self.what = what
+        self.busy = busy
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog small-dialog"):
+            yield Label(Text(f"{self.what}: busy, try once more?"), classes="dialog-title")
+            for pid, command, why in self.busy:
+                yield Label(Text(f"{pid} ({command}): {why}"), classes="error-line")
+            yield Label(
+                Text(
+                    "The plan passed a moment ago; the same request can run once more. "
+                    "Ctrl+Y retries · Esc leaves it as it is"
+                ),
+                classes="hint",
+            )
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Retry once", variant="warning", id="retry-ok")
+                yield Button("Cancel", id="retry-cancel")
+
+    @on(Button.Pressed, "#retry-ok")
+    def action_retry(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#retry-cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(False)
 
 
 class ValueDialog(ModalScreen[str | None]):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from vdsotui.helper_client import HelperError, Placement, RemapPlan, RemapResult
+from vdsotui.model import Mode, VdsoType
 
 # What each stable code means for someone moving a vdso.
 CODE_WORDS: dict[str, str] = {
@@ -63,3 +64,32 @@ def plan_lines(plan: RemapPlan) -> list[str]:
 
 def _size(n: int | None) -> str:
     return f"{n} bytes" if n is not None else "size ?"
+
+
+_MODE_WORDS = {
+    Mode.X86_64: "64-bit code",
+    Mode.I386: "32-bit code",
+    Mode.X32: "64-bit code with 32-bit pointers",
+}
+
+
+def forced_switch_words(mode: Mode, new: VdsoType) -> str:
+    """What a forced switch to `new` does to a process of `mode`, in plain words."""
+    if mode is Mode.UNKNOWN:
+        return (
+            f"vdsotui cannot tell what this process runs as: unless its code is {new.label}, "
+            f"its next call into an {new.label} vdso will most likely crash it (SIGSEGV)."
+        )
+    who = f"A process that runs as {mode.value} ({_MODE_WORDS[mode]})"
+    if mode is Mode.I386:
+        # i386 code enters the kernel through __kernel_vsyscall in the vdso.
+        what = (
+            "makes its system calls through the vdso's __kernel_vsyscall: "
+            f"with an {new.label} vdso it will most likely crash (SIGSEGV) at once"
+        )
+    else:
+        what = (
+            f"calls the vdso for the time: with an {new.label} vdso its next "
+            "clock_gettime, gettimeofday or time call will most likely crash it (SIGSEGV)"
+        )
+    return f"{who} {what}. Force it only for a restorer that changes its mode next."
