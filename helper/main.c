@@ -60,11 +60,12 @@ static const char *opt_value(int argc, char **argv, int *i, const char *name)
 	return argv[++*i];
 }
 
-static void parse_opts(const char *cmd, int argc, char **argv, struct opts *o)
+/* The options after the command, argv[@first]. */
+static void parse_opts(const char *cmd, int first, int argc, char **argv, struct opts *o)
 {
 	int is_exec = strcmp(cmd, "exec") == 0;
 
-	for (int i = 2; i < argc; i++) {
+	for (int i = first + 1; i < argc; i++) {
 		const char *a = argv[i], *v;
 		int err;
 
@@ -119,37 +120,56 @@ static void only(const char *cmd, const struct opts *o, const char *allowed)
 	}
 }
 
+/*
+ * --help and --version: @text, or with --json one object holding @key:
+ * @value (every reply to a --json command line is JSON).
+ */
+static int print_text(const char *text, const char *key, const char *value)
+{
+	if (!out_is_json()) {
+		fputs(text, stdout);
+		return 0;
+	}
+	out_obj_begin(NULL);
+	out_str(key, value);
+	out_obj_end();
+	out_flush();
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = { .type = VDSO_TYPE_UNKNOWN };
 	struct caller c;
 	const char *cmd;
-	int err;
+	int err, first = 1;
 
 	sanitize_process();
-	/* --json anywhere selects JSON errors, even for the first error found */
+	/*
+	 * --json anywhere (before an exec's "--") selects JSON for everything
+	 * printed from here on, the first error included.
+	 */
 	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
 		if (strcmp(argv[i], "--json") == 0)
-			out_init(1);
+			o.json = 1;
+	out_init(o.json);
 	err = caller_init(&c);
 	if (err)
 		die(err == -ENOMEM ? ENOMEM : EPERM, "cannot read the caller's ids and groups: %s",
 		    strerror(-err));
 	audit_open();
 	policy_load_config(NULL);
-	if (argc < 2)
+	/* the command is the first argument that is not --json */
+	while (first < argc && strcmp(argv[first], "--json") == 0)
+		first++;
+	if (first >= argc)
 		usage_error("no command (try --help)");
-	cmd = argv[1];
-	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
-		fputs(usage_text, stdout);
-		return 0;
-	}
-	if (strcmp(cmd, "--version") == 0) {
-		puts("vdso-helper " VERSION);
-		return 0;
-	}
-	parse_opts(cmd, argc, argv, &o);
-	out_init(o.json);
+	cmd = argv[first];
+	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0)
+		return print_text(usage_text, "usage", usage_text);
+	if (strcmp(cmd, "--version") == 0)
+		return print_text("vdso-helper " VERSION "\n", "version", VERSION);
+	parse_opts(cmd, first, argc, argv, &o);
 
 	if (strcmp(cmd, "info") == 0 || strcmp(cmd, "image") == 0) {
 		int is_info = cmd[1] == 'n';

@@ -67,23 +67,66 @@ static void emits(const char *s)
 	emit(s, strlen(s));
 }
 
-static void emit_json_string(const char *s)
+/*
+ * Length of the well-formed UTF-8 sequence at @s (1 to 4), or 0 when none
+ * starts there: a stray continuation byte, an overlong form, a surrogate,
+ * a code point above U+10FFFF or a sequence cut short (by the NUL).
+ */
+static int utf8_len(const unsigned char *s)
 {
+	unsigned char c = s[0];
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		return (s[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (c >= 0xe0 && c <= 0xef) {
+		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
+			return 0;
+		if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0))
+			return 0;
+		return 3;
+	}
+	if (c >= 0xf0 && c <= 0xf4) {
+		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80)
+			return 0;
+		if ((c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] >= 0x90))
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+/*
+ * A JSON string that is valid UTF-8 whatever @s holds: text echoed from the
+ * command line or a target may be any bytes, and each byte that does not
+ * belong to a well-formed UTF-8 sequence becomes U+FFFD.
+ */
+static void emit_json_string(const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
 	char tmp[8];
 
 	emits("\"");
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	while (*s) {
+		unsigned char c = *s;
+		int n = utf8_len(s);
 
-		if (c == '"' || c == '\\') {
+		if (n == 0) {
+			emits("\\ufffd");
+			s++;
+		} else if (c == '"' || c == '\\') {
 			tmp[0] = '\\';
 			tmp[1] = (char)c;
 			emit(tmp, 2);
+			s++;
 		} else if (c < 0x20 || c == 0x7f) {
 			snprintf(tmp, sizeof(tmp), "\\u%04x", c);
 			emits(tmp);
+			s++;
 		} else {
-			emit((const char *)&c, 1);
+			emit((const char *)s, (size_t)n);
+			s += n;
 		}
 	}
 	emits("\"");

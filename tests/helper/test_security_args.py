@@ -7,12 +7,25 @@ something usable would act, and the target checks would catch it.
 
 from __future__ import annotations
 
+import json
+import random
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from subjectlib import Subject
-from users import Result, User, assert_untouched, run_as, running_subject, snapshot, user_fixture
+from users import (
+    Result,
+    User,
+    as_user_argv,
+    assert_untouched,
+    run_as,
+    running_subject,
+    snapshot,
+    user_fixture,
+    with_env,
+)
 
 pytestmark = pytest.mark.usefixtures("subjects_built")
 
@@ -172,3 +185,67 @@ def test_text_errors_are_one_clean_line(
         assert len(lines) == 1 and lines[0].startswith("vdso-helper: EINVAL: "), res
         assert not any(c < " " or c == "\x7f" for c in lines[0]), res
     assert_untouched(target.pid, before)
+
+
+# Command-line words for the vectors below; no -o (it would write a file) and
+# no exec (it would run one): their replies are covered by the fixed vectors.
+WORDS = [
+    b"info", b"image", b"show", b"remap", b"help", b"--help", b"-h", b"--version", b"--pid",
+    b"1", b"--addr", b"0x7f0000000000", b"--auto", b"--type", b"i386", b"x32", b"--force",
+    b"--dry-run", b"--no-proxy", b"--json", b"--", b"--frobnicate", b"",
+]  # fmt: skip
+NOT_UTF8 = [b"\xff", b"\xfe\xfe", b"\xc3\x28", b"\xc3", b"\xe2\x82", b"\xed\xa0\x80",
+            b"\xf4\x90\x80\x80", b"\xc0\xaf", b"\xe0\x80\xaf", b"\x80", b"\x1b[2J\xff"]  # fmt: skip
+
+
+def json_vectors(pid: bytes) -> list[list[bytes]]:
+    fixed = [
+        [b"--json"],
+        [b"--json", b"--json"],
+        [b"--json", b"--version"],
+        [b"--version", b"--json"],
+        [b"--json", b"--help"],
+        [b"help", b"--json"],
+        [b"--json", b"\xff\xfe"],
+        [b"--json", b"info", b"--type", b"\xc3\x28"],
+        [b"remap", b"--pid", pid, b"--addr", b"0x\xff\xfe", b"--json"],
+        [b"show", b"--pid", b"\xed\xa0\x80", b"--json"],
+        [b"image", b"--type", b"x86_64", b"--json"],
+        [b"exec", b"--json", b"--", b"/nonexistent/\xff\xfe\xc3"],
+        [b"\xf0\x9f\x98", b"--json"],
+    ]
+    rng = random.Random(6)
+    for _ in range(150):
+        argv = []
+        for _ in range(rng.randrange(0, 6)):
+            pick = rng.random()
+            if pick < 0.5:
+                argv.append(rng.choice(WORDS))
+            elif pick < 0.8:
+                argv.append(rng.choice(WORDS) + rng.choice(NOT_UTF8))
+            else:
+                argv.append(bytes(rng.randrange(1, 256) for _ in range(rng.randrange(1, 12))))
+        cut = argv.index(b"--") if b"--" in argv else len(argv)
+        argv.insert(rng.randrange(0, cut + 1), b"--json")
+        fixed.append(argv)
+    return fixed
+
+
+def test_every_json_reply_is_json(setuid_helper: Path, alice: User, target: Subject) -> None:
+    """docs/protocol.md: --json anywhere (before an exec's "--") selects JSON for the
+    whole reply, --json first or alone, --help and --version included; and the reply is
+    one line of strict UTF-8 JSON whatever bytes the arguments hold."""
+    before = snapshot(target.pid)
+    for argv in json_vectors(str(target.pid).encode()):
+        full = as_user_argv(alice, with_env(None, [str(setuid_helper), *argv]))
+        res = subprocess.run(full, stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+        what = f"{argv!r}: {res}"
+        assert res.returncode in (0, 1, 2), what
+        assert res.stdout.endswith(b"\n") and res.stdout.count(b"\n") == 1, what
+        obj = json.loads(res.stdout.decode("utf-8"))  # strict: a stray byte fails here
+        assert isinstance(obj, dict), what
+        if res.returncode:
+            assert set(obj) == {"error", "message"} and obj["message"], what
+            assert res.stderr == b"", what
+        assert_untouched(target.pid, before)
+    target.assert_healthy(min_progress=130)

@@ -28,4 +28,4 @@ def test_fuzzers_short_run() -> None:
     runs = [
         int(ln.split()[-1]) for ln in res.stdout.splitlines() if "number_of_executed_units" in ln
     ]
-    assert len(runs) == 4 and all(n > 1000 for n in runs), res.stdout
+    assert len(runs) == 5 and all(n > 1000 for n in runs), res.stdout
