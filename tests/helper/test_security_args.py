@@ -249,3 +249,36 @@ def test_every_json_reply_is_json(setuid_helper: Path, alice: User, target: Subj
             assert res.stderr == b"", what
         assert_untouched(target.pid, before)
     target.assert_healthy(min_progress=130)
+
+
+COMMAND_OPTIONS = {
+    "info": ["--type"],
+    "image": ["--type", "-o"],
+    "show": ["--pid"],
+    "remap": ["--pid", "--addr", "--auto", "--type", "--no-proxy", "--force", "--dry-run"],
+    "exec": ["--vdso-addr", "--"],
+}
+
+
+@pytest.mark.parametrize("cmd", sorted(COMMAND_OPTIONS))
+def test_command_help(setuid_helper: Path, alice: User, target: Subject, cmd: str) -> None:
+    """`vdso-helper COMMAND --help` (or -h, anywhere among its options, whatever
+    else they hold) prints that command's usage and exits 0, acting on nothing."""
+    pid = str(target.pid)
+    before = snapshot(target.pid)
+    full = {"show": ["--pid", pid], "remap": ["--pid", pid, "--auto"]}.get(cmd, [])
+    for argv in ([cmd, "--help"], [cmd, *full, "-h"], [cmd, "--bogus", "--help"]):
+        res = run_as(alice, [str(setuid_helper), *argv])
+        assert res.returncode == 0 and res.stderr == "", res
+        head = res.stdout.splitlines()[0]
+        assert head.startswith(f"usage: vdso-helper {cmd} "), res
+        assert all(opt in head for opt in COMMAND_OPTIONS[cmd]), res
+        others = set(COMMAND_OPTIONS) - {cmd}
+        assert not any(f"vdso-helper {o} " in res.stdout for o in others), res
+        res = run_as(alice, [str(setuid_helper), "--json", *argv])
+        assert res.returncode == 0 and res.stderr == "", res
+        assert res.json["usage"].splitlines()[0] == head, res
+    assert_untouched(target.pid, before)
+    # after exec's "--" a --help is the program's
+    res = run_as(alice, [str(setuid_helper), "exec", "--", "/bin/sh", "-c", "echo ran", "--help"])
+    assert res.returncode == 0 and res.stdout == "ran\n", res
