@@ -125,7 +125,11 @@ touched="$obj/.vdsotui-patched-files"
 new_touched=$(mktemp)
 for p in "${patches[@]}"; do
 	log "applying $(basename "$p")"
-	if ! (cd "$src" && git apply --numstat -p1 "$p" && git apply -p1 --whitespace=nowarn "$p") \
+	# Inside a git work tree (a cache under a checkout), git apply would
+	# skip every path outside the current directory, silently: stop its
+	# repository search at the source tree.
+	if ! (cd "$src" && export GIT_CEILING_DIRECTORIES="$work" &&
+		git apply --numstat -p1 "$p" && git apply -p1 --whitespace=nowarn "$p") \
 		>>"$new_touched.numstat" 2>"$new_touched.err"; then
 		cat "$new_touched.err" >&2
 		rm -f "$new_touched" "$new_touched".*
