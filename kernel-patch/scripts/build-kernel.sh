@@ -5,10 +5,10 @@
 #
 # Applies kernel-patch/vVERSION/series to Debian's linux-source-VERSION,
 # configures it from `make tinyconfig` plus kernel-patch/config/lean.config
-# (and debug.config with --debug), builds bzImage and the selftests, and
-# stores them under $VDSOTUI_KCACHE/build/<hash>/, hash = sha256 of the
-# version, the flavour, the series and its patches, the fragments and this
-# script. Prints that directory. A second run with the same inputs only
+# and criu.config (and debug.config with --debug), builds bzImage and the
+# selftests, and stores them under $VDSOTUI_KCACHE/build/<hash>/, hash =
+# sha256 of the version, the flavour, the series and its patches, the
+# fragments and this script. Prints that directory. A second run with the same inputs only
 # prints it. --unpatched builds the pristine kernel (a baseline); without
 # it, a missing series file is an error.
 #
@@ -70,7 +70,7 @@ if [ $unpatched = 0 ]; then
 	[ ${#patches[@]} -gt 0 ] || die "series file $series_dir/series lists no patch"
 fi
 
-fragments=("$kp/config/lean.config")
+fragments=("$kp/config/lean.config" "$kp/config/criu.config")
 [ $unpatched = 0 ] && fragments+=("$kp/config/series.config")
 [ $debug = 1 ] && fragments+=("$kp/config/debug.config")
 for f in "${fragments[@]}"; do
