@@ -1,8 +1,8 @@
 """The real data source: every process's vdso state, read from /proc.
 
 A rescan reads each process's stat and maps (the block can move at any time)
-but re-parses a process (mode, auxv, the image header, the proxy mark) only
-when it is new or its block changed.
+but re-parses a process (mode, auxv, the image header, the proxy marks) only
+when it is new, or its block or its anonymous executable mappings changed.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ class _Entry:
     starttime: int
     block: VdsoBlock | None
     proc: ProcessVdso
+    anon_exec: tuple[int, ...] = ()  # where proxies can be: re-read on change
 
 
 class ProcSource:
@@ -140,7 +141,7 @@ class ProcSource:
         if st.state in ("Z", "X"):
             return _Entry(st.starttime, None, _with(base, visibility=Visibility.ZOMBIE))
         try:
-            block, has_mm = procread.read_maps_block(pid)
+            block, anon_exec, has_mm = procread.read_maps(pid)
         except _ACCESS_ERRORS:
             return _Entry(st.starttime, None, _with(base, visibility=Visibility.NOT_VISIBLE))
         except _GONE_ERRORS:
@@ -153,6 +154,7 @@ class ProcSource:
             prev is not None
             and prev.starttime == st.starttime
             and prev.block == block
+            and prev.anon_exec == anon_exec
             and prev.proc.visible
         ):
             stats.reused += 1
@@ -172,12 +174,14 @@ class ProcSource:
                 user=base.user,
                 threads=st.threads,
             )
-            return _Entry(st.starttime, block, refreshed)
+            return _Entry(st.starttime, block, refreshed, anon_exec)
 
         stats.parsed += 1
-        return _Entry(st.starttime, block, self._parse(pid, base, block))
+        return _Entry(st.starttime, block, self._parse(pid, base, block, anon_exec), anon_exec)
 
-    def _parse(self, pid: int, base: ProcessVdso, block: VdsoBlock | None) -> ProcessVdso:
+    def _parse(
+        self, pid: int, base: ProcessVdso, block: VdsoBlock | None, anon_exec: tuple[int, ...]
+    ) -> ProcessVdso:
         """Read the facts that only change with exec or a remap."""
         try:
             mode = self._mode(pid)
@@ -187,10 +191,9 @@ class ProcSource:
                 vdso_type = elfinfo.vdso_type_of(procread.read_mem(pid, text.start, 20))
             word = 8 if mode is Mode.X86_64 else 4
             auxv = procread.read_auxv(pid, word)
-            proxies: tuple[int, ...] = ()
-            old_base = auxv.sysinfo_ehdr
-            if old_base is not None and text is not None and old_base != text.start:
-                proxies = self._proxy_at(pid, old_base)
+            # Every proxy, wherever it is: a process moved and moved back
+            # has its proxies away from both its base and its auxv base.
+            proxies = tuple(a for a in anon_exec if self._is_proxy(pid, a))
         except _ACCESS_ERRORS:
             return _with(base, visibility=Visibility.NOT_VISIBLE)
         except _GONE_ERRORS:
@@ -207,13 +210,13 @@ class ProcSource:
             proxy_bases=proxies,
         )
 
-    def _proxy_at(self, pid: int, addr: int) -> tuple[int, ...]:
+    def _is_proxy(self, pid: int, addr: int) -> bool:
         try:
             header = procread.read_mem(pid, addr, 20)
         except OSError:
-            # Nothing mapped at the old base any more: no proxy.
-            return ()
-        return (addr,) if elfinfo.has_proxy_mark(header) else ()
+            # Unmapped since maps was read: no proxy there.
+            return False
+        return elfinfo.has_proxy_mark(header)
 
     def _mode(self, pid: int) -> Mode:
         key = procread.exe_identity(pid)

@@ -111,10 +111,47 @@ def parse_maps_block(data: bytes) -> VdsoBlock | None:
     return VdsoBlock(tuple(mappings))
 
 
+# What every private anonymous executable mapping's line holds after its
+# range: perms, offset, device and inode. A live move leaves its proxy in
+# such a mapping; the kernel's own [vdso] line matches too and is told
+# apart by its name.
+_ANON_EXEC = b" r-xp 00000000 00:00 0"
+
+
+def parse_anon_exec(data: bytes) -> tuple[int, ...]:
+    """Start addresses of the private anonymous executable mappings.
+
+    These are where proxies can be (the caller reads each one's header for
+    the proxy mark): no path, or an `[anon:NAME]` from PR_SET_VMA_ANON_NAME.
+    """
+    starts: list[int] = []
+    pos = data.find(_ANON_EXEC)
+    while pos != -1:
+        line_start = data.rfind(b"\n", 0, pos) + 1
+        line_end = data.find(b"\n", pos)
+        if line_end == -1:
+            line_end = len(data)
+        rest = data[pos + len(_ANON_EXEC) : line_end]
+        # The inode field ends here: "0" then spaces and the name, or nothing.
+        if not rest or rest[:1] == b" ":
+            name = rest.strip()
+            if not name or name.startswith(b"[anon:"):
+                starts.append(int(data[line_start : data.index(b"-", line_start)], 16))
+        pos = data.find(_ANON_EXEC, line_end)
+    return tuple(starts)
+
+
+def read_maps(pid: int) -> tuple[VdsoBlock | None, tuple[int, ...], bool]:
+    """The vdso block of `pid`, its anonymous executable mappings (where
+    proxies can be), and whether it has an address space at all."""
+    data = read_file(f"/proc/{pid}/maps")
+    return parse_maps_block(data), parse_anon_exec(data), bool(data)
+
+
 def read_maps_block(pid: int) -> tuple[VdsoBlock | None, bool]:
     """The vdso block of `pid` and whether it has an address space at all."""
-    data = read_file(f"/proc/{pid}/maps")
-    return parse_maps_block(data), bool(data)
+    block, _, has_mm = read_maps(pid)
+    return block, has_mm
 
 
 def parse_auxv(data: bytes, word: int) -> AuxvVdso:

@@ -73,6 +73,14 @@ def _state_cell(p: ProcessVdso) -> Cell:
     return (" ".join(f.replace("_", " ") for f in flags), style)
 
 
+def _proxies_cell(p: ProcessVdso) -> Cell:
+    # Every proxy the process holds, wherever it is: not only at its auxv base.
+    if not p.visible:
+        return ("-", "dim")
+    n = len(p.proxy_bases)
+    return (str(n), "yellow" if n else "dim")
+
+
 def _opt(value: int | None) -> tuple[int, int]:
     # Missing values sort after present ones in ascending order.
     return (0, value) if value is not None else (1, 0)
@@ -124,6 +132,7 @@ COLUMNS: tuple[Column, ...] = (
         lambda p: _opt(p.block.size if p.block else None),
         "right",
     ),
+    Column("proxies", "PROXIES", 7, _proxies_cell, lambda p: len(p.proxy_bases), "right"),
 )
 
 TAG_MARK = "●"
