@@ -58,3 +58,31 @@ def test_out_of_file_descriptors_says_so(setuid_helper: Path, alice: User, targe
     assert seen[n] == "ok" and "EMFILE" in seen.values(), seen
     assert seen.get(7) == "EMFILE" or seen.get(8) == "EMFILE", seen
     target.assert_healthy(min_progress=130)
+
+
+@pytest.mark.parametrize("kib", [20, 22, 24, 26, 64])
+def test_small_hard_stack_limit_is_refused_before_the_target(
+    setuid_helper: Path, alice: User, target: Subject, kib: int
+) -> None:
+    """A hard RLIMIT_STACK the helper cannot raise (it died by SIGSEGV at 20-26 KiB
+    once the target was seized): refused cleanly, ENOMEM naming the stack limit,
+    before anything is touched, for every command that acts on a process."""
+    pid = str(target.pid)
+    for cmd in (
+        ["remap", "--pid", pid, "--auto"],
+        ["remap", "--pid", pid, "--auto", "--dry-run"],
+        ["show", "--pid", pid],
+        ["exec", "--vdso-addr", "0x7f0000000000", "--json", "--", "/bin/true"],
+    ):
+        before = snapshot(target.pid)
+        argv = ["prlimit", f"--stack={kib * 1024}:{kib * 1024}", str(setuid_helper), *cmd]
+        if "--json" not in cmd:
+            argv.append("--json")
+        res = subprocess.run(
+            as_user_argv(alice, argv), stdin=subprocess.DEVNULL, capture_output=True, timeout=60
+        )
+        assert res.returncode == 1, (kib, cmd, res)
+        obj = json.loads(res.stdout)
+        assert obj["error"] == "ENOMEM" and "RLIMIT_STACK" in obj["message"], (kib, obj)
+        assert_untouched(target.pid, before)
+    target.assert_healthy(min_progress=130)
