@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMPS := build/stamps
 
 .PHONY: all setup run test lint test-kernel bench bench-helper bench-tui \
-	screenshots install uninstall install-helper fuzz kernel-debug-test kernel-bisect helper subjects clean
+	screenshots install uninstall install-helper fuzz kernel-debug-test kernel-bisect criu-test helper subjects clean
 
 all: setup
 
@@ -84,6 +84,10 @@ kernel-debug-test: setup
 
 kernel-bisect: setup
 	$(MAKE) -C kernel-patch bisect
+
+# CRIU in both guests alone (`make test` runs it too): integrations/criu.
+criu-test: setup
+	$(PY) -m pytest -ra tests/kernel/test_guest_criu.py
 
 clean:
 	rm -rf build helper/build tests/subjects/build tests/helper/build

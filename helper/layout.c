@@ -21,42 +21,106 @@
 #define VDSO_TYPE_SELF VDSO_TYPE_X86_64	/* the helper is an x86_64 program */
 #define VDSO_REMAP_DRY_RUN_ 1U
 
+long kernel_vdso_type(int type)
+{
+	return arch_map_vdso_code(type);
+}
+
+static long get_info(long ktype, void *info, size_t size, unsigned int flags)
+{
+	return syscall(NR_vdso_get_info, ktype, info, size, flags);
+}
+
 static int is_pow2(unsigned long long v)
 {
 	return v && !(v & (v - 1));
 }
 
 /*
+ * The parts of @info tile its block in address order, the text last and
+ * where space_needed_before says, and the unused entries are zero; with
+ * @b, they are the block's VMAs one for one.
+ */
+static int parts_sane(const struct vdso_info_uapi *info, const struct block *b)
+{
+	unsigned long long at = 0;
+	const struct vdso_part_uapi *text;
+	unsigned int i;
+
+	if (info->nr_parts < 2 || info->nr_parts > VDSO_INFO_MAX_PARTS)
+		return 0;
+	for (i = 0; i < info->nr_parts; i++) {
+		const struct vdso_part_uapi *p = &info->parts[i];
+
+		if (p->offset != at || !p->size || p->reserved ||
+		    (p->kind != VDSO_PART_DATA && p->kind != VDSO_PART_TEXT))
+			return 0;
+		if ((p->kind == VDSO_PART_TEXT) != (i == info->nr_parts - 1))
+			return 0;
+		if (b && (b->vma[i].start - b->vvar_start != p->offset ||
+			  b->vma[i].end - b->vma[i].start != p->size))
+			return 0;
+		at += p->size;
+	}
+	for (; i < VDSO_INFO_MAX_PARTS; i++) {
+		const struct vdso_part_uapi *p = &info->parts[i];
+
+		if (p->offset || p->size || p->kind || p->reserved)
+			return 0;
+	}
+	text = &info->parts[info->nr_parts - 1];
+	return text->offset == info->space_needed_before && text->size == info->space_needed_after &&
+	       (!b || (unsigned long long)b->nvmas == info->nr_parts);
+}
+
+/*
  * 473 and 474 are provisional numbers, so "not ENOSYS" proves nothing:
- * another kernel may have put another call there. The calls count as
- * present only when 473 answers as only vdso_get_info can (EFAULT for a
- * NULL info, EINVAL for a type no kernel has, and for the helper's own type
- * exactly the block its own /proc/self/maps shows) and 474, asked for that
- * same impossible type in a dry run, refuses with EINVAL. 474 is never
- * called before 473 has proved itself: on a stranger's kernel it could be
+ * another kernel may have put another call there, or an older version of
+ * these. The calls count as present only when 473 answers as only
+ * vdso_get_info can: EFAULT for a NULL info; EINVAL for a type no kernel
+ * has, for type 0 (no type is 0) and for an unknown flag; for the helper's
+ * own type exactly the block its own /proc/self/maps shows, VMA by VMA;
+ * and no byte past a short size written. 474, asked for the impossible
+ * type in a dry run, must then refuse with EINVAL. 474 is never called
+ * before 473 has proved itself: on a stranger's kernel it could be
  * anything.
  */
 int kernel_has_vdso_syscalls(void)
 {
-	struct vdso_info_uapi info;
+	const long self = kernel_vdso_type(VDSO_TYPE_SELF);
+	struct vdso_info_uapi info, shortbuf;
 	struct maps m;
 	struct block b;
 	long r;
 	int own;
 
-	r = syscall(NR_vdso_get_info, VDSO_TYPE_SELF, NULL);
+	r = get_info(self, NULL, sizeof(info), 0);
 	if (r != -1 || errno != EFAULT)
 		return 0;
-	r = syscall(NR_vdso_get_info, VDSO_TYPE_NONE, &info);
+	r = get_info(VDSO_TYPE_NONE, &info, sizeof(info), 0);
+	if (r != -1 || errno != EINVAL)
+		return 0;
+	r = get_info(0, &info, sizeof(info), 0);
+	if (r != -1 || errno != EINVAL)
+		return 0;
+	r = get_info(self, &info, sizeof(info), 0x80000000U);
 	if (r != -1 || errno != EINVAL)
 		return 0;
 	/* A pattern the call must overwrite: "succeeded, wrote nothing" fails. */
 	memset(&info, 0xa5, sizeof(info));
-	if (syscall(NR_vdso_get_info, VDSO_TYPE_SELF, &info) != 0)
+	if (get_info(self, &info, sizeof(info), 0) != 0)
 		return 0;
 	if (!is_pow2(info.alignment) || info.space_needed_after == 0 ||
 	    (info.space_needed_before | info.space_needed_after) & (info.alignment - 1))
 		return 0;
+	/* The prefix the size has room for, and not a byte more. */
+	memset(&shortbuf, 0xa5, sizeof(shortbuf));
+	if (get_info(self, &shortbuf, VDSO_INFO_SIZE_VER0, 0) != 0 ||
+	    memcmp(&shortbuf, &info, VDSO_INFO_SIZE_VER0) != 0)
+		return 0;
+	for (size_t i = VDSO_INFO_SIZE_VER0; i < sizeof(shortbuf); i++)
+		if (((const unsigned char *)&shortbuf)[i] != 0xa5)
+			return 0;
 	/*
 	 * Without a block of its own (booted with vdso=0) the helper has only
 	 * the checks above and below to go on.
@@ -66,6 +130,8 @@ int kernel_has_vdso_syscalls(void)
 		own = maps_find_block(&m, &b) == 0;
 		maps_free(&m);
 	}
+	if (!parts_sane(&info, own ? &b : NULL))
+		return 0;
 	if (own && (info.space_needed_before != b.base - b.vvar_start ||
 		    info.space_needed_after != b.end - b.base || b.base % info.alignment))
 		return 0;
@@ -229,7 +295,7 @@ int layout_get(int type, struct layout *l, unsigned char **img, size_t *imglen)
 				 step[res.step & 3], strerror((int)res.err));
 	}
 	if (kernel_has_vdso_syscalls()) {
-		long r = syscall(NR_vdso_get_info, type, &info);
+		long r = get_info(kernel_vdso_type(type), &info, sizeof(info), 0);
 
 		l->from_syscall = 1;
 		if (r == 0) {

@@ -15,11 +15,33 @@
 #define NR_vdso_get_info 473
 #define NR_vdso_remap 474
 
-struct vdso_info_uapi {			/* struct vdso_info of the kernel patch */
+/* <linux/vdso.h> of the kernel patch */
+#define VDSO_PART_DATA 1		/* data pages shared with the kernel */
+#define VDSO_PART_TEXT 2		/* the ELF image */
+#define VDSO_INFO_MAX_PARTS 8
+#define VDSO_INFO_SIZE_VER0 24		/* the three sizes: the least a caller may ask for */
+
+struct vdso_part_uapi {
+	unsigned long long offset;	/* from the start of the block */
+	unsigned long long size;
+	unsigned int kind;		/* VDSO_PART_* */
+	unsigned int reserved;
+};
+
+struct vdso_info_uapi {			/* struct vdso_info */
 	unsigned long long space_needed_before;
 	unsigned long long space_needed_after;
 	unsigned long long alignment;
+	unsigned long long nr_parts;
+	struct vdso_part_uapi parts[VDSO_INFO_MAX_PARTS];
 };
+
+/*
+ * The kernel's number for a vdso type (<asm/vdso_types.h>: VDSO_X86_*,
+ * the ARCH_MAP_VDSO_* values), or -1. The helper's own numbers (the
+ * protocol's ids) are not the kernel's.
+ */
+long kernel_vdso_type(int type);
 
 struct layout {
 	int available;

@@ -871,7 +871,7 @@ void cmd_remap(const struct caller *c, const struct remap_req *rq)
 	}
 	r = -ENOSYS;
 	if (strcmp(path, "syscall") == 0) {
-		r = inj(NR_vdso_remap, (unsigned long)new_type, new_base, 0, 0, 0, 0);
+		r = inj(NR_vdso_remap, (unsigned long)kernel_vdso_type(new_type), new_base, 0, 0, 0, 0);
 		if (r != -ENOSYS)
 			add_step("vdso_remap %s 0x%lx", vdso_type_name(new_type), new_base);
 	}
@@ -930,7 +930,7 @@ void cmd_remap(const struct caller *c, const struct remap_req *rq)
 			long u = -ENOSYS;
 
 			if (strcmp(path, "syscall") == 0)
-				u = inj(NR_vdso_remap, (unsigned long)old_type, b.base, 0, 0, 0, 0);
+				u = inj(NR_vdso_remap, (unsigned long)kernel_vdso_type(old_type), b.base, 0, 0, 0, 0);
 			if (u == -ENOSYS && read_block(&nb) == 0)
 				u = stock_move(&nb, b.vvar_start);
 			fail(perr, "cannot place the proxy at 0x%lx (%s); %s", b.base, strerror(perr),
@@ -1266,7 +1266,7 @@ int place_at_exec(pid_t pid, unsigned long addr, unsigned long *base_out, char *
 	} else {
 		r = -ENOSYS;
 		if (kernel_has_vdso_syscalls())
-			r = inj(NR_vdso_remap, (unsigned long)type, addr, 0, 0, 0, 0);
+			r = inj(NR_vdso_remap, (unsigned long)kernel_vdso_type(type), addr, 0, 0, 0, 0);
 		if (r == -ENOSYS)
 			r = stock_move(&b, addr - before);
 		if (r)
@@ -1281,7 +1281,7 @@ int place_at_exec(pid_t pid, unsigned long addr, unsigned long *base_out, char *
 		struct block nb;
 
 		if (kernel_has_vdso_syscalls())
-			u = inj(NR_vdso_remap, (unsigned long)type, b.base, 0, 0, 0, 0);
+			u = inj(NR_vdso_remap, (unsigned long)kernel_vdso_type(type), b.base, 0, 0, 0, 0);
 		if (u == -ENOSYS && read_block(&nb) == 0)
 			stock_move(&nb, b.vvar_start);
 		goto out;

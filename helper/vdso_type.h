@@ -5,8 +5,9 @@
  *
  * A process's mode (the ABI of its program, from the ELF header of
  * /proc/P/exe) is named by the type of vdso its code calls, so modes take
- * the same values. The numbers are also those of the protocol's "id" and of
- * the kernel patch's vdso_get_info/vdso_remap: they never change.
+ * the same values. The numbers are also those of the protocol's "id": they
+ * never change. The kernel patch's vdso_get_info/vdso_remap number types as
+ * ARCH_MAP_VDSO_* does (kernel_vdso_type() in layout.h).
  */
 #ifndef VDSO_HELPER_VDSO_TYPE_H
 #define VDSO_HELPER_VDSO_TYPE_H

@@ -12,7 +12,7 @@ from typing import Any
 
 
 class VdsoType(enum.IntEnum):
-    """vdso types, numbered as the uapi VDSO_X86_* constants."""
+    """vdso types, numbered as the helper's protocol ids (the kernel's are ARCH_MAP_VDSO_*)."""
 
     I386 = 0
     X86_64 = 1

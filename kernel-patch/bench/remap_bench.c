@@ -35,13 +35,18 @@
 /* The series' ABI, spelled out so the bench builds without its headers. */
 #define NR_VDSO_GET_INFO	473
 #define NR_VDSO_REMAP		474
-#define VDSO_X86_I386		0
-#define VDSO_X86_64		1
-#define VDSO_X86_X32		2
 #define ARCH_MAP_VDSO_X32	0x2001
 #define ARCH_MAP_VDSO_32	0x2002
 #define ARCH_MAP_VDSO_64	0x2003
+/* The bench's own indices; the kernel's types are in ktype[]. */
+#define VDSO_X86_I386		0
+#define VDSO_X86_64		1
+#define VDSO_X86_X32		2
 
+/* <asm/vdso_types.h>: VDSO_X86_* are the ARCH_MAP_VDSO_* values. */
+static const unsigned int ktype[3] = { ARCH_MAP_VDSO_32, ARCH_MAP_VDSO_64, ARCH_MAP_VDSO_X32 };
+
+/* The first VDSO_INFO_SIZE_VER0 bytes of struct vdso_info: all the bench needs. */
 struct vdso_info {
 	uint64_t space_needed_before;
 	uint64_t space_needed_after;
@@ -120,7 +125,7 @@ static void read_block(struct block *b, int type)
 
 static void get_info(int type, struct vdso_info *info)
 {
-	if (syscall(NR_VDSO_GET_INFO, type, info)) {
+	if (syscall(NR_VDSO_GET_INFO, ktype[type], info, sizeof(*info), 0)) {
 		if (errno == ENOSYS) {
 			fprintf(stderr, "remap_bench: this kernel has no vdso_get_info (473)\n");
 			exit(1);
@@ -131,7 +136,7 @@ static void get_info(int type, struct vdso_info *info)
 
 static void sys_remap(int type, unsigned long text)
 {
-	if (syscall(NR_VDSO_REMAP, type, text, 0))
+	if (syscall(NR_VDSO_REMAP, ktype[type], text, 0))
 		die("vdso_remap");
 }
 

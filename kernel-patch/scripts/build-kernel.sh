@@ -5,10 +5,10 @@
 #
 # Applies kernel-patch/vVERSION/series to Debian's linux-source-VERSION,
 # configures it from `make tinyconfig` plus kernel-patch/config/lean.config
-# (and debug.config with --debug), builds bzImage and the selftests, and
-# stores them under $VDSOTUI_KCACHE/build/<hash>/, hash = sha256 of the
-# version, the flavour, the series and its patches, the fragments and this
-# script. Prints that directory. A second run with the same inputs only
+# and criu.config (and debug.config with --debug), builds bzImage and the
+# selftests, and stores them under $VDSOTUI_KCACHE/build/<hash>/, hash =
+# sha256 of the version, the flavour, the series and its patches, the
+# fragments and this script. Prints that directory. A second run with the same inputs only
 # prints it. --unpatched builds the pristine kernel (a baseline); without
 # it, a missing series file is an error.
 #
@@ -70,7 +70,7 @@ if [ $unpatched = 0 ]; then
 	[ ${#patches[@]} -gt 0 ] || die "series file $series_dir/series lists no patch"
 fi
 
-fragments=("$kp/config/lean.config")
+fragments=("$kp/config/lean.config" "$kp/config/criu.config")
 [ $unpatched = 0 ] && fragments+=("$kp/config/series.config")
 [ $debug = 1 ] && fragments+=("$kp/config/debug.config")
 for f in "${fragments[@]}"; do
@@ -125,7 +125,11 @@ touched="$obj/.vdsotui-patched-files"
 new_touched=$(mktemp)
 for p in "${patches[@]}"; do
 	log "applying $(basename "$p")"
-	if ! (cd "$src" && git apply --numstat -p1 "$p" && git apply -p1 --whitespace=nowarn "$p") \
+	# Inside a git work tree (a cache under a checkout), git apply would
+	# skip every path outside the current directory, silently: stop its
+	# repository search at the source tree.
+	if ! (cd "$src" && export GIT_CEILING_DIRECTORIES="$work" &&
+		git apply --numstat -p1 "$p" && git apply -p1 --whitespace=nowarn "$p") \
 		>>"$new_touched.numstat" 2>"$new_touched.err"; then
 		cat "$new_touched.err" >&2
 		rm -f "$new_touched" "$new_touched".*

@@ -56,7 +56,7 @@ status=0
 for ((k = n; k >= 1; k--)); do
 	t0=$(date +%s)
 	if [ "$k" -lt "$n" ]; then
-		(cd "$lean/src" && git apply -R -p1 "$kp/v$version/${patches[$k]}")
+		(cd "$lean/src" && GIT_CEILING_DIRECTORIES="$lean" git apply -R -p1 "$kp/v$version/${patches[$k]}")
 	fi
 	kmake -s olddefconfig >/dev/null
 	log="$lean/bisect-$k.log"
