@@ -78,6 +78,27 @@ static void found(struct scan *sc, pid_t pid)
 }
 
 /*
+ * kcmp(KCMP_VM) says 0 for two tasks that both have no mm: once the target
+ * has lost its own (it exited, or is exiting) every kernel thread and
+ * zombie would "share" it. A match counts only while the target still has
+ * its mm; after that the answer is that the target is gone (-ESRCH).
+ */
+static int matched(struct scan *sc, pid_t pid)
+{
+	char status[64];
+	long peak;
+
+	snprintf(status, sizeof(status), "/proc/%d/status", (int)sc->target);
+	peak = vm_peak(status);
+	if (peak == NO_MM || peak == -ENOENT || peak == -ESRCH)
+		return -ESRCH;
+	if (peak < 0)
+		return (int)peak;
+	found(sc, pid);
+	return 0;
+}
+
+/*
  * kcmp was denied for task TID of group TGID (an LSM, or a task beyond the
  * helper's privilege). With the target stopped its mm's VmPeak cannot move
  * unless a sharer moves it, and VmPeak never decreases: a task whose VmPeak,
@@ -132,7 +153,7 @@ static int compare_threads(struct scan *sc, pid_t tgid)
 			continue;
 		r = kcmp_vm(sc->target, tid, KCMP_VM);
 		if (r == 0) {
-			found(sc, tgid);
+			ret = matched(sc, tgid);
 			break;
 		}
 		if (r == -EPERM || r == -EACCES) {
@@ -151,10 +172,8 @@ static int compare_process(struct scan *sc, pid_t pid)
 	long r = kcmp_vm(sc->target, pid, KCMP_VM);
 
 	sc->s->compared++;
-	if (r == 0) {
-		found(sc, pid);
-		return 0;
-	}
+	if (r == 0)
+		return matched(sc, pid);
 	if (r == -ESRCH)
 		return 0;
 	if (r == -EPERM || r == -EACCES)
@@ -312,7 +331,7 @@ int mmshare_recheck(pid_t pid, struct mmshare *s)
 			continue;
 		if (r == 0) {
 			if (!own_thread(pid, tid))
-				found(&sc, tgid_of(tid));
+				ret = matched(&sc, tgid_of(tid));
 		} else if (r == -EPERM || r == -EACCES) {
 			compare_denied(&sc, tgid_of(tid), tid);
 		} else {

@@ -288,6 +288,8 @@ const char *errno_name(int err)
 	case ENOSYS: return "ENOSYS";
 	case EOPNOTSUPP: return "EOPNOTSUPP";
 	case ETIMEDOUT: return "ETIMEDOUT";
+	case EMFILE: return "EMFILE";
+	case ENFILE: return "ENFILE";
 	default: return "EIO";
 	}
 }

@@ -9,7 +9,9 @@
 #ifndef VDSO_HELPER_OUT_H
 #define VDSO_HELPER_OUT_H
 
+#include <errno.h>
 #include <stdarg.h>
+#include <string.h>
 
 void out_init(int json);
 int  out_is_json(void);
@@ -26,6 +28,24 @@ void out_flush(void);
 
 /* Stable errno-style names for the protocol ("EPERM", ...). */
 const char *errno_name(int err);
+/*
+ * The code for a failed open, read or allocation (@err positive): ENOMEM,
+ * EMFILE and ENFILE name their cause, anything else is EIO.
+ */
+static inline int io_code(int err)
+{
+	return err == ENOMEM || err == EMFILE || err == ENFILE ? err : EIO;
+}
+
+/* strerror(@err), but EMFILE and ENFILE say "out of file descriptors". */
+static inline const char *err_text(int err)
+{
+	if (err == EMFILE)
+		return "out of file descriptors (RLIMIT_NOFILE)";
+	if (err == ENFILE)
+		return "the system is out of file descriptors";
+	return strerror(err);
+}
 
 /*
  * Run before die() exits, so that a target is released even on a path that

@@ -12,6 +12,7 @@
 #endif
 #include "policy.h"
 #include "audit.h"
+#include "out.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -863,7 +864,7 @@ int policy_check(const struct caller *c, pid_t pid, int pidfd, struct verdict *v
 				refuse(v, ESRCH, "no such process");
 			else
 				refuse(v, -own_pidfd, "cannot open a pidfd for the target: %s",
-				       strerror(-own_pidfd));
+				       err_text(-own_pidfd));
 			return own_pidfd;
 		}
 		pidfd = own_pidfd;
@@ -875,7 +876,7 @@ int policy_check(const struct caller *c, pid_t pid, int pidfd, struct verdict *v
 		if (ret == -ENOENT || ret == -ESRCH)
 			refuse(v, ESRCH, "no such process");
 		else
-			refuse(v, EIO, "cannot open %s: %s", path, strerror(-ret));
+			refuse(v, io_code(-ret), "cannot open %s: %s", path, err_text(-ret));
 		goto out;
 	}
 	if (fstatfs(procfd, &sfs) || sfs.f_type != PROC_SUPER_MAGIC) {
@@ -909,7 +910,7 @@ int policy_check(const struct caller *c, pid_t pid, int pidfd, struct verdict *v
 		if (ret == -ESRCH || ret == -ENOENT)
 			refuse(v, ESRCH, "target exited");
 		else
-			refuse(v, EIO, "cannot read the target's status: %s", strerror(-ret));
+			refuse(v, io_code(-ret), "cannot read the target's status: %s", err_text(-ret));
 		goto out_proc;
 	}
 	judge(c, &t, v);

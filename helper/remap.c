@@ -541,8 +541,7 @@ static void read_maps_or_refuse(pid_t pid, struct maps *m)
 	if (err == -ENOENT || err == -ESRCH)
 		refuse(ESRCH, "target %d exited", (int)pid);
 	if (err)
-		refuse(-err == ENOMEM ? ENOMEM : EIO, "cannot read the maps of %d: %s", (int)pid,
-		       strerror(-err));
+		refuse(io_code(-err), "cannot read the maps of %d: %s", (int)pid, err_text(-err));
 }
 
 static void print_side(const char *key, int type, unsigned long base, unsigned long vvar,
@@ -592,8 +591,8 @@ static void check_unshared(pid_t pid, int stopped)
 	if (err == -ESRCH)
 		refuse(ESRCH, "process %d exited", (int)pid);
 	if (err)
-		refuse(-err == ENOMEM ? ENOMEM : EIO, "cannot check whether process %d shares its "
-		       "address space: %s", (int)pid, strerror(-err));
+		refuse(io_code(-err), "cannot check whether process %d shares its "
+		       "address space: %s", (int)pid, err_text(-err));
 	if (sh.n)
 		refuse(EBUSY, "process %d shares its address space, and so its vdso, with pid %d%s "
 		       "(clone with CLONE_VM, or vfork before exec), which the helper does not stop: "
@@ -642,7 +641,7 @@ void cmd_remap(const struct caller *c, const struct remap_req *rq)
 	memfd = mem_open(rq->pid);
 	if (memfd < 0)
 		refuse(-memfd == ENOENT ? ESRCH : -memfd, "cannot open memory of %d: %s", (int)rq->pid,
-		       strerror(-memfd));
+		       err_text(-memfd));
 	read_maps_or_refuse(rq->pid, &m);
 	if (maps_find_block(&m, &b))
 		refuse(ENOENT, "target %d has no vdso mapped", (int)rq->pid);
@@ -665,7 +664,13 @@ void cmd_remap(const struct caller *c, const struct remap_req *rq)
 			  vdso_type_of_mode(mode) != new_type ? " (forced)" : "");
 	}
 	for (int i = 0; i < b.nvmas; i++) {
-		if (proc_vma_sealed(rq->pid, b.vma[i].start) == 1)
+		int sealed = proc_vma_sealed(rq->pid, b.vma[i].start);
+
+		/* an unreadable answer refuses: it must never read as "not sealed" */
+		if (sealed < 0)
+			refuse(-sealed == ENOENT ? ESRCH : io_code(-sealed), "cannot read whether the "
+			       "vdso block of %d is sealed: %s", (int)rq->pid, err_text(-sealed));
+		if (sealed == 1)
 			refuse(EPERM, "the vdso block is sealed (%s at 0x%lx): it cannot move",
 			       vma_label(&b.vma[i]), b.vma[i].start);
 	}
@@ -724,13 +729,24 @@ void cmd_remap(const struct caller *c, const struct remap_req *rq)
 		refuse((int)-r, "%s", why);
 	tgt_held = 1;
 	add_step("seize %d thread%s", tgt.nthreads, tgt.nthreads == 1 ? "" : "s");
-	if (policy_recheck(rq->pid, pidfd))
-		refuse(ESRCH, "process %d is no longer the one that was checked", (int)rq->pid);
+	{
+		struct verdict again;
+
+		r = policy_recheck_verdict(rq->pid, pidfd, &again);
+		if (r == -ESRCH)
+			refuse(ESRCH, "process %d is no longer the one that was checked", (int)rq->pid);
+		if (r)
+			refuse(again.err ? again.err : (int)-r, "process %d could not be checked again: %s",
+			       (int)rq->pid, again.reason);
+	}
 	/* read while stopped: a process cannot turn seccomp on behind our back now */
-	if (proc_seccomp(rq->pid) > 0)
+	sig = proc_seccomp(rq->pid);
+	if (sig < 0)
+		refuse(io_code(-sig), "cannot read whether process %d runs under seccomp: %s",
+		       (int)rq->pid, err_text(-sig));
+	if (sig > 0)
 		refuse(EPERM, "process %d runs under seccomp (%s mode): an injected mremap, munmap "
-		       "or arch_prctl could kill it", (int)rq->pid,
-		       proc_seccomp(rq->pid) == 1 ? "strict" : "filter");
+		       "or arch_prctl could kill it", (int)rq->pid, sig == 1 ? "strict" : "filter");
 	if (target_sud_active(&tgt))
 		refuse(EPERM, "process %d uses syscall user dispatch: injected syscalls would be "
 		       "turned into SIGSYS", (int)rq->pid);
@@ -783,15 +799,18 @@ void cmd_remap(const struct caller *c, const struct remap_req *rq)
 	maps_free(&m);
 	img = read_image(tgt.memfd, b.base, text_len);
 	if (!img)
-		refuse(errno == ENOMEM ? ENOMEM : EIO, "cannot read the vdso image at 0x%lx: %s",
-		       b.base, strerror(errno));
+		refuse(io_code(errno), "cannot read the vdso image at 0x%lx: %s", b.base,
+		       err_text(errno));
 	if (vdso_elf_parse(img, text_len, &elf))
 		refuse(EIO, "the vdso image at 0x%lx is not one the helper can read", b.base);
 	/*
 	 * A proxy move relocates threads; elsewhere they must step out. So must
 	 * they under a shadow stack: its return addresses cannot be rewritten.
 	 */
-	shstk = proc_shadow_stack(rq->pid) == 1;
+	shstk = proc_shadow_stack(rq->pid);
+	if (shstk < 0)
+		refuse(io_code(-shstk), "cannot read whether process %d uses a shadow stack: %s",
+		       (int)rq->pid, err_text(-shstk));
 	nin = settle_threads(&b, &elf, img, rq->dry_run || (use_proxy && !shstk), why, sizeof(why));
 	if (nin < 0)
 		refuse(EBUSY, "%s", why);
@@ -843,8 +862,8 @@ void cmd_remap(const struct caller *c, const struct remap_req *rq)
 	if (replace) {
 		replaced_img = read_image(tgt.memfd, replace, after);
 		if (!replaced_img)
-			refuse(errno == ENOMEM ? ENOMEM : EIO, "cannot read the proxy at 0x%lx: %s",
-			       replace, strerror(errno));
+			refuse(io_code(errno), "cannot read the proxy at 0x%lx: %s", replace,
+			       err_text(errno));
 		r = inj(SYS_munmap, replace, after, 0, 0, 0, 0);
 		if (is_err(r))
 			fail((int)-r, "cannot unmap the proxy at 0x%lx: %s", replace, strerror((int)-r));
@@ -1012,7 +1031,7 @@ void cmd_show(const struct caller *c, pid_t pid)
 	memfd = mem_open(pid);
 	if (memfd < 0)
 		refuse(-memfd == ENOENT ? ESRCH : -memfd, "cannot open memory of %d: %s", (int)pid,
-		       strerror(-memfd));
+		       err_text(-memfd));
 	read_maps_or_refuse(pid, &m);
 	if (maps_find_block(&m, &b))
 		b.nvmas = 0;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "target.h"
+#include "out.h"
 #include "maps.h"
 #include "proc.h"
 
@@ -235,7 +236,7 @@ int target_seize(struct target *t, pid_t pid, char *why, size_t whylen)
 	t->memfd = mem_open(pid);
 	if (t->memfd < 0) {
 		err = t->memfd;
-		snprintf(why, whylen, "cannot open memory of %d: %s", (int)pid, strerror(-err));
+		snprintf(why, whylen, "cannot open memory of %d: %s", (int)pid, err_text(-err));
 		goto fail;
 	}
 	return 0;
