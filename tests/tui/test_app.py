@@ -519,7 +519,7 @@ async def test_tagged_rows_move_together() -> None:
         assert dialog.query_one("#remap-addr", Input).disabled
         plan = text_of(dialog.query_one("#remap-plan-body", Static))
         assert "1203 (bash)" in plan and "2048 (python3)" in plan
-        assert any("Skipped 2 (kthreadd): kernel thread" in n for n in notes(app))
+        assert any("Skipped 2 (kthreadd): kthread: there is no vdso" in n for n in notes(app))
         await pilot.click("#remap-confirm")
         await settle(pilot)
         assert src.procs[1203].moved and src.procs[2048].moved

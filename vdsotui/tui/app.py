@@ -578,7 +578,7 @@ class VdsoApp(App[None]):
     @staticmethod
     def _target_problem(p: ProcessVdso) -> str | None:
         if not p.visible:
-            return f"{p.visibility.value.replace('_', ' ')}: there is no vdso of it to act on"
+            return f"{cols.state_words(p)}: there is no vdso of it to act on"
         if p.no_vdso:
             return "it has no vdso mapped"
         return None
