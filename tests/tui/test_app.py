@@ -519,7 +519,7 @@ async def test_tagged_rows_move_together() -> None:
         assert dialog.query_one("#remap-addr", Input).disabled
         plan = text_of(dialog.query_one("#remap-plan-body", Static))
         assert "1203 (bash)" in plan and "2048 (python3)" in plan
-        assert any("Skipped 2 (kthreadd): kernel thread" in n for n in notes(app))
+        assert any("Skipped 2 (kthreadd): kthread: there is no vdso" in n for n in notes(app))
         await pilot.click("#remap-confirm")
         await settle(pilot)
         assert src.procs[1203].moved and src.procs[2048].moved
@@ -1007,3 +1007,52 @@ async def test_narrow_terminal_stacks_panels() -> None:
         assert app.screen.has_class("-narrow")
         table, side = app.table.region, app.query_one("#side").region
         assert side.y >= table.bottom and table.width == 80
+
+
+async def test_home_and_end_move_the_cursor() -> None:
+    app, src, _ = fake_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "end")
+        assert app.table.cursor_row == app.table.row_count - 1
+        assert app.table.selected_pid == max(src.procs)
+        await press(pilot, "home")
+        assert app.table.cursor_row == 0
+        assert app.table.selected_pid == min(src.procs)
+
+
+async def test_notifications_are_not_hidden_by_the_filter_box() -> None:
+    from textual.widgets._toast import Toast
+
+    app, _, _ = fake_app()
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        await press(pilot, "slash", *"zzz")
+        app.notify("the reason line of a refusal", title="Move refused", severity="error")
+        await settle(pilot)
+        box = app.query_one("#filter", Input).region
+        toasts = list(app.screen.query(Toast))
+        assert toasts, "no notification shown"
+        for toast in toasts:
+            assert not toast.region.overlaps(box), (toast.region, box)
+        await press(pilot, "escape")
+        assert not app.screen.has_class("-filtering")
+
+
+@pytest.mark.parametrize("read_only", [False, True])
+async def test_read_only_footer_offers_no_move_or_type(read_only: bool) -> None:
+    from textual.widgets import Footer
+
+    app, _, _ = fake_app(read_only=read_only)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
+        shown = {
+            b.action
+            for _, b, enabled, _ in app.screen.active_bindings.values()
+            if b.show and enabled
+        }
+        footer = app.query_one(Footer)
+        assert footer.display
+        assert ("move" in shown) is (not read_only)
+        assert ("switch_type" in shown) is (not read_only)
+        assert "quit" in shown and "help" in shown

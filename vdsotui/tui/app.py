@@ -11,7 +11,7 @@ import asyncio
 import json
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from textual import on, work
@@ -60,6 +60,7 @@ DEFAULT_EXPORT = "vdsotui-export.json"
 # A target that dies this soon after a move or switch most likely died of it.
 WATCH_SECONDS = 5.0
 WATCH_SCANS = (0.5, 1.5, 3.0, WATCH_SECONDS)  # extra scans that look for it
+_ACTING = frozenset({"move", "switch_type"})  # actions that change a process
 DETAIL_SETTLE = 0.05  # seconds the cursor must rest before the detail is read
 
 
@@ -111,6 +112,12 @@ class VdsoApp(App[None]):
         self._timer: Timer | None = None
         self._detail_pid: int | None = None
         self._watched: dict[int, Watched] = {}
+        if read_only:
+            # Nothing can be moved or switched: the footer must not offer it
+            # (the keys still answer, with the reason).
+            k2b = self._bindings.key_to_bindings
+            for key, blist in k2b.items():
+                k2b[key] = [replace(b, show=False) if b.action in _ACTING else b for b in blist]
 
     # -- layout -----------------------------------------------------------
 
@@ -371,9 +378,15 @@ class VdsoApp(App[None]):
             return len(self.screen_stack) == 1 and not isinstance(self.focused, Input)
         return True
 
+    def _show_filter_box(self, shown: bool) -> None:
+        # Notifications move up above the box while it is shown: a refusal's
+        # reason must be readable without closing the filter first.
+        self.query_one("#filter", Input).display = shown
+        self.screen.set_class(shown, "-filtering")
+
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
-        box.display = True
+        self._show_filter_box(True)
         # Focus now, not after the next refresh (Widget.focus): keys typed
         # in the same burst as "/" must go to the box, not to table actions.
         self.screen.set_focus(box)
@@ -381,7 +394,7 @@ class VdsoApp(App[None]):
     def action_clear_filter(self) -> None:
         box = self.query_one("#filter", Input)
         box.value = ""
-        box.display = False
+        self._show_filter_box(False)
         self.filter_error = None
         self.table.set_filter(None)
         self.table.focus()
@@ -404,7 +417,7 @@ class VdsoApp(App[None]):
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
         if not event.value.strip():
-            event.input.display = False
+            self._show_filter_box(False)
         self.table.focus()
 
     def on_key(self, event: Key) -> None:
@@ -565,7 +578,7 @@ class VdsoApp(App[None]):
     @staticmethod
     def _target_problem(p: ProcessVdso) -> str | None:
         if not p.visible:
-            return f"{p.visibility.value.replace('_', ' ')}: there is no vdso of it to act on"
+            return f"{cols.state_words(p)}: there is no vdso of it to act on"
         if p.no_vdso:
             return "it has no vdso mapped"
         return None

@@ -41,6 +41,27 @@ def _size(value: int | None) -> str:
     return str(value)
 
 
+# The one screen spelling of each state word (ProcessVdso.flags, plus "ok").
+# The table, the help screen, the detail pane and the filter use these;
+# JSON keeps the documented flag names (`not_visible`, `kernel_thread`, ...).
+STATE_WORDS: dict[str, str] = {
+    "ok": "ok",
+    "moved": "moved",
+    "proxy": "proxy",
+    "mode!=type": "mode!=type",
+    "no_vdso": "no vdso",
+    "not_visible": "not visible",
+    "kernel_thread": "kthread",  # as ps and htop call them; fits the column
+    "zombie": "zombie",
+    "gone": "gone",
+}
+
+
+def state_words(p: ProcessVdso) -> str:
+    """The process's state as the screen spells it everywhere."""
+    return " ".join(STATE_WORDS[f] for f in p.flags) or STATE_WORDS["ok"]
+
+
 def _dim_unless_visible(p: ProcessVdso, style: str = "") -> str:
     return style if p.visible else "dim"
 
@@ -62,15 +83,12 @@ def _base_cell(p: ProcessVdso) -> Cell:
 
 
 def _state_cell(p: ProcessVdso) -> Cell:
-    flags = p.flags
-    if not flags:
-        return ("ok", "green")
-    if p.visibility is Visibility.KERNEL_THREAD:
-        return ("kthread", "dim")  # as ps and htop call them; fits the column
+    if not p.flags:
+        return (state_words(p), "green")
     if p.visibility is not Visibility.VISIBLE:
-        return (" ".join(f.replace("_", " ") for f in flags), "dim")
+        return (state_words(p), "dim")
     style = "bold red" if p.mode_mismatch else "yellow" if (p.moved or p.proxy) else ""
-    return (" ".join(f.replace("_", " ") for f in flags), style)
+    return (state_words(p), style)
 
 
 def _proxies_cell(p: ProcessVdso) -> Cell:

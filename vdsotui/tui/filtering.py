@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from vdsotui.model import ProcessVdso
+from vdsotui.tui.columns import state_words
 
 FIELDS = ("pid", "user", "mode", "type", "state", "command")
 
@@ -33,7 +34,7 @@ class Filter:
 
 def _haystack(p: ProcessVdso) -> str:
     vtype = p.vdso_type.label if p.vdso_type is not None else ""
-    return f"{p.pid} {p.user} {p.command} {p.mode.value} {vtype} {' '.join(p.flags)}"
+    return f"{p.pid} {p.user} {p.command} {p.mode.value} {vtype} {state_words(p)}"
 
 
 def _field(p: ProcessVdso, name: str) -> str:
@@ -46,7 +47,8 @@ def _field(p: ProcessVdso, name: str) -> str:
     if name == "type":
         return p.vdso_type.label if p.vdso_type is not None else "none"
     if name == "state":
-        return " ".join(p.flags) or "ok"
+        # The screen's words, and the JSON flag names one can paste.
+        return f"{state_words(p)} {' '.join(p.flags)}"
     return p.command
 
 

@@ -14,17 +14,22 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from vdsotui.tui.columns import STATE_WORDS
 from vdsotui.tui.keymap import ACTIONS
 
-STATES = (
-    ("ok", "the vdso is where exec put it, of the process's own type"),
-    ("moved", "the base differs from AT_SYSINFO_EHDR in auxv"),
-    ("proxy", "a proxy of an old vdso still sits at an old base"),
-    ("mode!=type", "the process runs as one mode but has another type's vdso"),
-    ("no vdso", "a live address space without a [vdso]"),
-    ("not visible", "not yours to read (run as its owner, or root)"),
-    ("kernel thread", "no address space at all"),
-    ("zombie", "exited, not reaped: no address space left"),
+STATES = tuple(
+    (STATE_WORDS[flag], what)
+    for flag, what in (
+        ("ok", "the vdso is where exec put it, of the process's own type"),
+        ("moved", "the base differs from AT_SYSINFO_EHDR in auxv"),
+        ("proxy", "a proxy of an old vdso still sits at an old base"),
+        ("mode!=type", "the process runs as one mode but has another type's vdso"),
+        ("no_vdso", "a live address space without a [vdso]"),
+        ("not_visible", "not yours to read (run as its owner, or root)"),
+        ("kernel_thread", "no address space at all"),
+        ("zombie", "exited, not reaped: no address space left"),
+        ("gone", "exited while it was being scanned"),
+    )
 )
 
 NAV = (

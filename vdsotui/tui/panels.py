@@ -14,6 +14,7 @@ from textual.widgets import Static
 
 from vdsotui.helper_client import HelperStatus, ShowResult
 from vdsotui.model import AuxvVdso, ImageFacts, KernelFacts, ProcessVdso, Symbol
+from vdsotui.tui.columns import state_words
 
 
 def _hex(v: int | None) -> str:
@@ -133,12 +134,12 @@ def detail_renderable(d: Detail) -> RenderableType:
     parts.append(head)
     vt = p.vdso_type.label if p.vdso_type is not None else "-"
     summary = Text(f"mode {p.mode.value}  type {vt}  base {_hex(p.base)}  ")
-    summary.append(" ".join(p.flags) or "ok", style="yellow" if p.flags else "green")
+    summary.append(state_words(p), style="yellow" if p.flags else "green")
     parts.append(summary)
     if p.error:
         parts.append(Text(p.error, style="red"))
     if not p.visible:
-        parts.append(Text(f"{p.visibility.value.replace('_', ' ')}: no vdso facts", style="dim"))
+        parts.append(Text(f"{state_words(p)}: no vdso facts", style="dim"))
     if p.block is not None:
         parts.append(_section("vdso block"))
         maps = Table.grid(padding=(0, 1))

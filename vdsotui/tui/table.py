@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual._two_way_dict import TwoWayDict
+from textual.binding import Binding, BindingType
 from textual.geometry import Size
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellKey, Column, ColumnKey, DuplicateKey, Row, RowKey
@@ -42,6 +44,13 @@ class ApplyStats:
 
 class ProcessTable(DataTable[Text]):
     """DataTable keyed by pid (`str(pid)`), showing the processes that pass the filter."""
+
+    # Home and End move the cursor to the first and last row, as in htop and
+    # as the help screen says; DataTable's own Home/End scroll sideways.
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("home", "scroll_top", "First row", show=False),
+        Binding("end", "scroll_bottom", "Last row", show=False),
+    ]
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=False, cell_padding=1)
