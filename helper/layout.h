@@ -20,6 +20,14 @@
 #define VDSO_PART_TEXT 2		/* the ELF image */
 #define VDSO_INFO_MAX_PARTS 8
 #define VDSO_INFO_SIZE_VER0 24		/* the three sizes: the least a caller may ask for */
+/*
+ * vdso_remap flag: other tasks share the mm and the caller takes care of
+ * their registers. Without it the kernel refuses a target with more than
+ * one thread (EBUSY). The helper may pass it: it stops every thread of the
+ * target, moves what they hold into the old block (or has them step out),
+ * and refuses a target whose mm another process shares.
+ */
+#define VDSO_REMAP_SHARED_MM 2U
 
 struct vdso_part_uapi {
 	unsigned long long offset;	/* from the start of the block */

@@ -167,6 +167,16 @@ static long inj(long nr, unsigned long a1, unsigned long a2, unsigned long a3,
 	return err ? err : ret;
 }
 
+/*
+ * vdso_remap in the target, always with VDSO_REMAP_SHARED_MM: every thread
+ * of the target is stopped and its registers are the helper's business.
+ */
+static long inj_vdso_remap(int type, unsigned long addr)
+{
+	return inj(NR_vdso_remap, (unsigned long)kernel_vdso_type(type), addr,
+		   VDSO_REMAP_SHARED_MM, 0, 0, 0);
+}
+
 static int is_err(long r)
 {
 	return r < 0 && r >= -4095;
@@ -871,7 +881,7 @@ void cmd_remap(const struct caller *c, const struct remap_req *rq)
 	}
 	r = -ENOSYS;
 	if (strcmp(path, "syscall") == 0) {
-		r = inj(NR_vdso_remap, (unsigned long)kernel_vdso_type(new_type), new_base, 0, 0, 0, 0);
+		r = inj_vdso_remap(new_type, new_base);
 		if (r != -ENOSYS)
 			add_step("vdso_remap %s 0x%lx", vdso_type_name(new_type), new_base);
 	}
@@ -930,7 +940,7 @@ void cmd_remap(const struct caller *c, const struct remap_req *rq)
 			long u = -ENOSYS;
 
 			if (strcmp(path, "syscall") == 0)
-				u = inj(NR_vdso_remap, (unsigned long)kernel_vdso_type(old_type), b.base, 0, 0, 0, 0);
+				u = inj_vdso_remap(old_type, b.base);
 			if (u == -ENOSYS && read_block(&nb) == 0)
 				u = stock_move(&nb, b.vvar_start);
 			fail(perr, "cannot place the proxy at 0x%lx (%s); %s", b.base, strerror(perr),
@@ -1266,7 +1276,7 @@ int place_at_exec(pid_t pid, unsigned long addr, unsigned long *base_out, char *
 	} else {
 		r = -ENOSYS;
 		if (kernel_has_vdso_syscalls())
-			r = inj(NR_vdso_remap, (unsigned long)kernel_vdso_type(type), addr, 0, 0, 0, 0);
+			r = inj_vdso_remap(type, addr);
 		if (r == -ENOSYS)
 			r = stock_move(&b, addr - before);
 		if (r)
@@ -1281,7 +1291,7 @@ int place_at_exec(pid_t pid, unsigned long addr, unsigned long *base_out, char *
 		struct block nb;
 
 		if (kernel_has_vdso_syscalls())
-			u = inj(NR_vdso_remap, (unsigned long)kernel_vdso_type(type), b.base, 0, 0, 0, 0);
+			u = inj_vdso_remap(type, b.base);
 		if (u == -ENOSYS && read_block(&nb) == 0)
 			stock_move(&nb, b.vvar_start);
 		goto out;
