@@ -8,6 +8,7 @@ of them.
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 from pathlib import Path
@@ -21,8 +22,13 @@ from vdsotui.tui.columns import column
 HELPER = Path(__file__).resolve().parents[2] / "helper" / "build" / "vdso-helper"
 
 
-def helper(*args: str) -> dict[str, object]:
+@functools.cache
+def _built() -> None:
     subprocess.run(["make", "-s", "-C", str(HELPER.parent.parent)], check=True)
+
+
+def helper(*args: str) -> dict[str, object]:
+    _built()
     proc = subprocess.run([str(HELPER), *args, "--json"], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out: dict[str, object] = json.loads(proc.stdout)
