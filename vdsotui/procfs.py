@@ -7,7 +7,6 @@ when it is new, or its block or its anonymous executable mappings changed.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import os
 import pwd
@@ -17,7 +16,7 @@ from dataclasses import dataclass
 
 import psutil
 
-from vdsotui import elfinfo, procread
+from vdsotui import elfinfo, procmap, procread
 from vdsotui.model import (
     AuxvVdso,
     ImageFacts,
@@ -41,9 +40,10 @@ class ScanStats:
     reused: int = 0  # processes whose block was unchanged: nothing re-parsed
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Entry:
     starttime: int
+    vsize: int  # total size of the address space: a change means re-read it all
     block: VdsoBlock | None
     proc: ProcessVdso
     anon_exec: tuple[int, ...] = ()  # where proxies can be: re-read on change
@@ -58,6 +58,8 @@ class ProcSource:
         self._modes: dict[tuple[int, int, int], Mode] = {}
         self._users: dict[int, str] = {}
         self._images: dict[str, ImageFacts] = {}
+        self._query = procmap.MapsQuery()
+        self._vvars: int | None = None  # see _own_vvars; -1: parse the text
         self.stats = ScanStats()
 
     # -- DataSource ------------------------------------------------------
@@ -123,32 +125,54 @@ class ProcSource:
 
     def _scan_one(self, pid: int, prev: _Entry | None, stats: ScanStats) -> _Entry:
         try:
-            st = procread.read_stat(pid)
+            proc = procread.ProcDir(pid)
         except _GONE_ERRORS:
             return self._gone(pid, prev)
-        uid = self._uid(pid)
-        base = ProcessVdso(
-            pid=pid,
-            ppid=st.ppid,
-            command=st.comm,
-            user=self._user(uid) if uid >= 0 else "?",
-            uid=uid,
-            threads=st.threads,
-            visibility=Visibility.VISIBLE,
-        )
-        if st.kernel_thread:
-            return _Entry(st.starttime, None, _with(base, visibility=Visibility.KERNEL_THREAD))
-        if st.state in ("Z", "X"):
-            return _Entry(st.starttime, None, _with(base, visibility=Visibility.ZOMBIE))
         try:
-            block, anon_exec, has_mm = procread.read_maps(pid)
+            return self._scan_dir(pid, proc, prev, stats)
+        finally:
+            proc.close()
+
+    def _scan_dir(
+        self, pid: int, proc: procread.ProcDir, prev: _Entry | None, stats: ScanStats
+    ) -> _Entry:
+        try:
+            st = proc.stat()
+        except _GONE_ERRORS:
+            return self._gone(pid, prev)
+        uid = proc.owner_uid()
+        user = self._user(uid)
+
+        def plain(visibility: Visibility) -> _Entry:
+            found = ProcessVdso(pid, st.ppid, st.comm, user, uid, st.threads, visibility)
+            return _Entry(st.starttime, st.vsize, None, found)
+
+        if st.kernel_thread:
+            return plain(Visibility.KERNEL_THREAD)
+        if st.state in ("Z", "X"):
+            return plain(Visibility.ZOMBIE)
+        # The same process, its address space the same size: its block is
+        # only re-checked where it was, with a query per mapping.
+        known = (
+            prev.block
+            if prev is not None
+            and prev.starttime == st.starttime
+            and prev.vsize == st.vsize
+            and prev.proc.visible
+            else None
+        )
+        try:
+            block, anon_exec, has_mm = self._maps(proc, known)
         except _ACCESS_ERRORS:
-            return _Entry(st.starttime, None, _with(base, visibility=Visibility.NOT_VISIBLE))
+            return plain(Visibility.NOT_VISIBLE)
         except _GONE_ERRORS:
             return self._gone(pid, prev)
         if not has_mm:
-            # Exited between reading stat and maps: an empty maps file.
-            return _Entry(st.starttime, None, _with(base, visibility=Visibility.ZOMBIE))
+            # Exited between reading stat and maps: no address space left.
+            return plain(Visibility.ZOMBIE)
+        if known is not None and block is known:
+            assert prev is not None
+            anon_exec = prev.anon_exec
 
         if (
             prev is not None
@@ -159,78 +183,118 @@ class ProcSource:
         ):
             stats.reused += 1
             old = prev.proc
-            if (old.ppid, old.command, old.uid, old.threads) == (
-                base.ppid,
-                base.command,
-                base.uid,
-                base.threads,
+            if (
+                old.ppid == st.ppid
+                and old.command == st.comm
+                and old.uid == uid
+                and old.threads == st.threads
             ):
+                prev.vsize = st.vsize
                 return prev
-            refreshed = _with(
-                old,
-                ppid=base.ppid,
-                command=base.command,
-                uid=uid,
-                user=base.user,
-                threads=st.threads,
+            refreshed = ProcessVdso(
+                pid,
+                st.ppid,
+                st.comm,
+                user,
+                uid,
+                st.threads,
+                old.visibility,
+                old.mode,
+                old.block,
+                old.vdso_type,
+                old.auxv_base,
+                old.proxy_bases,
+                old.error,
             )
-            return _Entry(st.starttime, block, refreshed, anon_exec)
+            return _Entry(st.starttime, st.vsize, block, refreshed, anon_exec)
 
         stats.parsed += 1
-        return _Entry(st.starttime, block, self._parse(pid, base, block, anon_exec), anon_exec)
+        found = self._parse(pid, proc, st, uid, user, block, anon_exec)
+        return _Entry(st.starttime, st.vsize, block, found, anon_exec)
+
+    def _maps(
+        self, proc: procread.ProcDir, known: VdsoBlock | None
+    ) -> tuple[VdsoBlock | None, tuple[int, ...], bool]:
+        """The block, the anonymous executable mappings, whether there is an
+        address space: through PROCMAP_QUERY where it answers, else the text.
+
+        With `known`, the block where it was last seen: `known` itself comes
+        back when every one of its mappings is still there, unchanged.
+        """
+        if self._vvars is None:
+            self._vvars = _own_vvars()
+        if self._vvars >= 0:
+            query = self._query
+            query.open(proc)
+            try:
+                if known is not None and _still_there(query, known):
+                    return known, (), True
+                return query.read_block(self._vvars)
+            except procmap.Unsupported:
+                self._vvars = -1
+            except procmap.Split:
+                pass
+            except ProcessLookupError:
+                return None, (), False
+            finally:
+                query.close()
+        return proc.maps()
 
     def _parse(
-        self, pid: int, base: ProcessVdso, block: VdsoBlock | None, anon_exec: tuple[int, ...]
+        self,
+        pid: int,
+        proc: procread.ProcDir,
+        st: procread.Stat,
+        uid: int,
+        user: str,
+        block: VdsoBlock | None,
+        anon_exec: tuple[int, ...],
     ) -> ProcessVdso:
         """Read the facts that only change with exec or a remap."""
+        error = None
         try:
-            mode = self._mode(pid)
+            mode = self._mode(proc)
             text = block.text if block else None
             vdso_type = None
             if text is not None:
-                vdso_type = elfinfo.vdso_type_of(procread.read_mem(pid, text.start, 20))
-            word = 8 if mode is Mode.X86_64 else 4
-            auxv = procread.read_auxv(pid, word)
+                vdso_type = elfinfo.vdso_type_of(proc.mem(text.start, 20))
+            auxv = proc.auxv(8 if mode is Mode.X86_64 else 4)
             # Every proxy, wherever it is: a process moved and moved back
             # has its proxies away from both its base and its auxv base.
-            proxies = tuple(a for a in anon_exec if self._is_proxy(pid, a))
+            proxies = tuple(a for a in anon_exec if _is_proxy(proc, a))
         except _ACCESS_ERRORS:
-            return _with(base, visibility=Visibility.NOT_VISIBLE)
+            return ProcessVdso(pid, st.ppid, st.comm, user, uid, st.threads, Visibility.NOT_VISIBLE)
         except _GONE_ERRORS:
-            return _with(base, visibility=Visibility.GONE)
+            return ProcessVdso(pid, st.ppid, st.comm, user, uid, st.threads, Visibility.GONE)
         except OSError as exc:
             # EIO from /proc/PID/mem: the page is not readable. Say so.
-            return _with(base, block=block, error=f"{exc.strerror or exc}")
-        return _with(
-            base,
-            mode=mode,
-            block=block,
-            vdso_type=vdso_type,
-            auxv_base=auxv.sysinfo_ehdr,
-            proxy_bases=proxies,
+            error = f"{exc.strerror or exc}"
+            return ProcessVdso(
+                pid, st.ppid, st.comm, user, uid, st.threads, Visibility.VISIBLE,
+                block=block, error=error,
+            )  # fmt: skip
+        return ProcessVdso(
+            pid,
+            st.ppid,
+            st.comm,
+            user,
+            uid,
+            st.threads,
+            Visibility.VISIBLE,
+            mode,
+            block,
+            vdso_type,
+            auxv.sysinfo_ehdr,
+            proxies,
         )
 
-    def _is_proxy(self, pid: int, addr: int) -> bool:
-        try:
-            header = procread.read_mem(pid, addr, 20)
-        except OSError:
-            # Unmapped since maps was read: no proxy there.
-            return False
-        return elfinfo.has_proxy_mark(header)
-
-    def _mode(self, pid: int) -> Mode:
-        key = procread.exe_identity(pid)
+    def _mode(self, proc: procread.ProcDir) -> Mode:
+        key = proc.exe_identity()
         mode = self._modes.get(key)
         if mode is None:
-            mode = elfinfo.mode_of(procread.read_exe_header(pid))
+            mode = elfinfo.mode_of(proc.exe_header())
             self._modes[key] = mode
         return mode
-
-    def _uid(self, pid: int) -> int:
-        try:
-            return procread.owner_uid(pid)
-        except OSError:
-            return -1
 
     def _user(self, uid: int) -> str:
         name = self._users.get(uid)
@@ -244,12 +308,36 @@ class ProcSource:
 
     def _gone(self, pid: int, prev: _Entry | None) -> _Entry:
         if prev is not None:
-            return _Entry(prev.starttime, None, _with(prev.proc, visibility=Visibility.GONE))
-        proc = ProcessVdso(
-            pid=pid, ppid=0, command="", user="", uid=-1, threads=0, visibility=Visibility.GONE
-        )
-        return _Entry(-1, None, proc)
+            old = prev.proc
+            proc = ProcessVdso(
+                pid, old.ppid, old.command, old.user, old.uid, old.threads, Visibility.GONE
+            )
+            return _Entry(prev.starttime, prev.vsize, None, proc)
+        proc = ProcessVdso(pid, 0, "", "", -1, 0, Visibility.GONE)
+        return _Entry(-1, -1, None, proc)
 
 
-def _with(proc: ProcessVdso, **changes: object) -> ProcessVdso:
-    return dataclasses.replace(proc, **changes)  # type: ignore[arg-type]
+def _is_proxy(proc: procread.ProcDir, addr: int) -> bool:
+    try:
+        header = proc.mem(addr, 20)
+    except OSError:
+        # Unmapped since the mappings were read: no proxy there.
+        return False
+    return elfinfo.has_proxy_mark(header)
+
+
+def _still_there(query: procmap.MapsQuery, block: VdsoBlock) -> bool:
+    """Every mapping of `block` is where it was, with the same name and perms."""
+    return all(query.mapping_at(m.start) == m for m in block.mappings)
+
+
+def _own_vvars() -> int:
+    """How many [vvar*] mappings a whole block has on this kernel (-1: not known).
+
+    Read from this process's own maps text: a block the queries find with
+    another count next to its text is not in one piece, and is parsed.
+    """
+    block = procread.parse_maps_block(procread.read_file("/proc/self/maps"))
+    if block is None or block.text is None:
+        return -1
+    return sum(m.name.startswith("[vvar") for m in block.mappings)

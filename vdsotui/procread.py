@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from vdsotui.model import AuxvVdso, Mapping, VdsoBlock
 
 _READ_CHUNK = 65536
+_SMALL = 4096  # more than stat or auxv holds
 
 # auxv keys (include/uapi/linux/auxvec.h, arch/x86/include/uapi/asm/auxvec.h)
 AT_NULL = 0
@@ -26,13 +27,14 @@ PF_KTHREAD = 0x00200000  # include/linux/sched.h
 
 def read_file(path: str) -> bytes:
     """Read a whole /proc file with raw syscalls (no buffering layers)."""
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    return _read_all(os.open(path, os.O_RDONLY | os.O_CLOEXEC))
+
+
+def _read_all(fd: int, first: bytes = b"") -> bytes:
+    """The rest of `fd` after `first`; closes it."""
     try:
-        chunks = []
-        while True:
-            chunk = os.read(fd, _READ_CHUNK)
-            if not chunk:
-                break
+        chunks = [first]
+        while chunk := os.read(fd, _READ_CHUNK):
             chunks.append(chunk)
         return b"".join(chunks)
     finally:
@@ -49,6 +51,7 @@ class Stat:
     flags: int
     threads: int
     starttime: int  # clock ticks after boot: with the pid, names one process
+    vsize: int  # bytes of address space
 
     @property
     def kernel_thread(self) -> bool:
@@ -69,11 +72,13 @@ def parse_stat(data: bytes) -> Stat:
         flags=int(rest[6]),
         threads=int(rest[17]),
         starttime=int(rest[19]),
+        vsize=int(rest[20]),
     )
 
 
 def read_stat(pid: int) -> Stat:
-    return parse_stat(read_file(f"/proc/{pid}/stat"))
+    with ProcDir(pid) as d:
+        return d.stat()
 
 
 def _is_block_name(name: bytes) -> bool:
@@ -141,11 +146,110 @@ def parse_anon_exec(data: bytes) -> tuple[int, ...]:
     return tuple(starts)
 
 
+def parse_auxv(data: bytes, word: int) -> AuxvVdso:
+    """Pick the vdso entries out of an auxv image of `word`-byte entries.
+
+    /proc/PID/auxv is in the process's own word size, so a 32-bit process
+    has 4-byte keys and values. It ends with AT_NULL; nothing after it counts.
+    """
+    count = len(data) // word & ~1
+    words = struct.unpack(f"<{count}{'Q' if word == 8 else 'I'}", data[: count * word])
+    keys = words[0::2]
+    end = keys.index(AT_NULL) if AT_NULL in keys else len(keys)
+    entries = dict(zip(keys[:end], words[1 : 2 * end : 2], strict=True))
+    return AuxvVdso(sysinfo_ehdr=entries.get(AT_SYSINFO_EHDR), sysinfo=entries.get(AT_SYSINFO))
+
+
+class ProcDir:
+    """One process's /proc directory, opened once (O_PATH): each file below it
+    is then opened without looking the process up again, and a process that
+    exited and whose pid was reused is never read by mistake.
+
+    OSError as for the files: FileNotFoundError or ProcessLookupError when the
+    process is gone, PermissionError when it is not ours to read.
+    """
+
+    __slots__ = ("fd",)
+
+    def __init__(self, pid: int) -> None:
+        self.fd = os.open(f"/proc/{pid}", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+    def __enter__(self) -> ProcDir:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def open(self, name: str) -> int:
+        return os.open(name, os.O_RDONLY | os.O_CLOEXEC, dir_fd=self.fd)
+
+    def read_small(self, name: str) -> bytes:
+        """A file the kernel makes in one piece (stat, auxv): one read.
+
+        Such a file comes whole when the buffer is larger than it, so a short
+        read is the end and no second read is made to see EOF.
+        """
+        fd = self.open(name)
+        try:
+            data = os.read(fd, _SMALL)
+        except BaseException:
+            os.close(fd)
+            raise
+        if len(data) < _SMALL:
+            os.close(fd)
+            return data
+        return _read_all(fd, data)
+
+    def read_file(self, name: str) -> bytes:
+        return _read_all(self.open(name))
+
+    def stat(self) -> Stat:
+        return parse_stat(self.read_small("stat"))
+
+    def owner_uid(self) -> int:
+        """Effective uid as /proc shows it (root for non-dumpable), as htop does."""
+        return os.fstat(self.fd).st_uid
+
+    def maps(self) -> tuple[VdsoBlock | None, tuple[int, ...], bool]:
+        """The vdso block, the anonymous executable mappings (where proxies
+        can be), and whether there is an address space at all."""
+        data = self.read_file("maps")
+        return parse_maps_block(data), parse_anon_exec(data), bool(data)
+
+    def auxv(self, word: int) -> AuxvVdso:
+        return parse_auxv(self.read_small("auxv"), word)
+
+    def mem(self, addr: int, size: int) -> bytes:
+        """`size` bytes of the process's memory (needs ptrace-read access)."""
+        fd = self.open("mem")
+        try:
+            return os.pread(fd, size, addr)
+        finally:
+            os.close(fd)
+
+    def exe_header(self) -> bytes:
+        """The first bytes of the process's executable: enough for its ELF class."""
+        fd = self.open("exe")
+        try:
+            return os.pread(fd, 20, 0)
+        finally:
+            os.close(fd)
+
+    def exe_identity(self) -> tuple[int, int, int]:
+        """(device, inode, mtime) of the executable: a cache key for its mode."""
+        st = os.stat("exe", dir_fd=self.fd)
+        return st.st_dev, st.st_ino, st.st_mtime_ns
+
+
+# One process's one fact, for callers outside the scan loop.
+
+
 def read_maps(pid: int) -> tuple[VdsoBlock | None, tuple[int, ...], bool]:
-    """The vdso block of `pid`, its anonymous executable mappings (where
-    proxies can be), and whether it has an address space at all."""
-    data = read_file(f"/proc/{pid}/maps")
-    return parse_maps_block(data), parse_anon_exec(data), bool(data)
+    with ProcDir(pid) as d:
+        return d.maps()
 
 
 def read_maps_block(pid: int) -> tuple[VdsoBlock | None, bool]:
@@ -154,52 +258,26 @@ def read_maps_block(pid: int) -> tuple[VdsoBlock | None, bool]:
     return block, has_mm
 
 
-def parse_auxv(data: bytes, word: int) -> AuxvVdso:
-    """Pick the vdso entries out of an auxv image of `word`-byte entries.
-
-    /proc/PID/auxv is in the process's own word size, so a 32-bit process
-    has 4-byte keys and values.
-    """
-    fmt = "<QQ" if word == 8 else "<II"
-    ehdr = sysinfo = None
-    for key, value in struct.iter_unpack(fmt, data[: len(data) - len(data) % (2 * word)]):
-        if key == AT_NULL:
-            break
-        if key == AT_SYSINFO_EHDR:
-            ehdr = value
-        elif key == AT_SYSINFO:
-            sysinfo = value
-    return AuxvVdso(sysinfo_ehdr=ehdr, sysinfo=sysinfo)
-
-
 def read_auxv(pid: int, word: int) -> AuxvVdso:
-    return parse_auxv(read_file(f"/proc/{pid}/auxv"), word)
+    with ProcDir(pid) as d:
+        return d.auxv(word)
 
 
 def read_mem(pid: int, addr: int, size: int) -> bytes:
-    """Read `size` bytes of the target's memory (needs ptrace-read access)."""
-    fd = os.open(f"/proc/{pid}/mem", os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        return os.pread(fd, size, addr)
-    finally:
-        os.close(fd)
+    with ProcDir(pid) as d:
+        return d.mem(addr, size)
 
 
 def read_exe_header(pid: int) -> bytes:
-    """The first bytes of the process's executable: enough for its ELF class."""
-    fd = os.open(f"/proc/{pid}/exe", os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        return os.pread(fd, 20, 0)
-    finally:
-        os.close(fd)
+    with ProcDir(pid) as d:
+        return d.exe_header()
 
 
 def exe_identity(pid: int) -> tuple[int, int, int]:
-    """(device, inode, mtime) of the executable: a cache key for its mode."""
-    st = os.stat(f"/proc/{pid}/exe")
-    return st.st_dev, st.st_ino, st.st_mtime_ns
+    with ProcDir(pid) as d:
+        return d.exe_identity()
 
 
 def owner_uid(pid: int) -> int:
-    """Effective uid as /proc shows it (root for non-dumpable), as htop does."""
-    return os.stat(f"/proc/{pid}").st_uid
+    with ProcDir(pid) as d:
+        return d.owner_uid()
