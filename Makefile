@@ -7,12 +7,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMPS := build/stamps
 
-.PHONY: all setup run test lint test-kernel bench bench-helper bench-tui \
+.PHONY: all setup bytecode run test lint test-kernel bench bench-helper bench-tui \
 	screenshots install uninstall install-helper fuzz kernel-debug-test kernel-bisect criu-test helper subjects clean
 
 all: setup
 
-setup: $(STAMPS)/apt $(STAMPS)/venv helper subjects
+setup: $(STAMPS)/apt $(STAMPS)/venv bytecode helper subjects
 
 # Missing Debian packages are installed only when running as root; otherwise
 # the list of what is missing is printed and the build goes on.
@@ -26,6 +26,12 @@ $(STAMPS)/venv: pyproject.toml $(STAMPS)/apt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[test]'
 	@touch $@
+
+# The package is installed editable, and this machine's Python may be told
+# not to write bytecode (PYTHONDONTWRITEBYTECODE): compile it here, as an
+# install would, so that a command does not compile its modules each run.
+bytecode: $(STAMPS)/venv
+	$(PY) -m compileall -q vdsotui
 
 helper: $(STAMPS)/apt
 	$(MAKE) -C helper

@@ -7,12 +7,13 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 from vdsotui import __version__
 from vdsotui.interval import MAX_INTERVAL, MIN_INTERVAL, parse_interval
 from vdsotui.model import ProcessVdso
 from vdsotui.procfs import ProcSource
+from vdsotui.procread import list_pids
 
 LIST_SCHEMA = "vdsotui.list/1"
 INFO_SCHEMA = "vdsotui.info/1"
@@ -34,10 +35,19 @@ def _interval(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's usage and one-line error, exit 2; with --json also the error as JSON."""
+
+    json_wanted = False
+
+    def error(self, message: str) -> NoReturn:
+        if _Parser.json_wanted:
+            sys.stdout.write(json.dumps({"error": "EINVAL", "message": message}) + "\n")
+        super().error(message)
+
+
 def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
-    parser = argparse.ArgumentParser(
-        prog="vdsotui", description="See and move the vDSO of running processes."
-    )
+    parser = _Parser(prog="vdsotui", description="See and move the vDSO of running processes.")
     parser.add_argument("--version", action="version", version=f"vdsotui {__version__}")
     parser.add_argument("--helper", metavar="PATH", help="vdso-helper to use")
     parser.add_argument("--read-only", action="store_true", help="never run the helper to act")
@@ -50,7 +60,11 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     )
     sub = parser.add_subparsers(dest="command")
     lst = sub.add_parser("list", help="print every process's vdso state")
-    lst.add_argument("--json", action="store_true", help=f"JSON ({LIST_SCHEMA})")
+    form = lst.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help=f"JSON ({LIST_SCHEMA})")
+    form.add_argument(
+        "--json-lines", action="store_true", help="one JSON object per process per line"
+    )
     lst.add_argument("--pid", type=int, action="append", help="only these processes")
     lst.add_argument(
         "--vdso-only", action="store_true", help="only processes whose vdso is visible"
@@ -67,6 +81,8 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser, commands = _parser()
+    words = sys.argv[1:] if argv is None else argv
+    _Parser.json_wanted = "--json" in words or "--json-lines" in words
     args, extra = parser.parse_known_args(argv)
     if extra:
         # The usage of the command the user typed, not the top-level one.
@@ -90,12 +106,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _fail(args: argparse.Namespace, code: str, message: str) -> None:
     """One line on stderr; with --json also the error as a JSON object on stdout."""
     print(f"vdsotui: {message}", file=sys.stderr)
-    if getattr(args, "json", False):
+    if getattr(args, "json", False) or getattr(args, "json_lines", False):
         sys.stdout.write(json.dumps({"error": code, "message": message}) + "\n")
 
 
 def cmd_list(args: argparse.Namespace, out: TextIO) -> int:
-    source = ProcSource()
+    source = ProcSource(list_pids=list_pids)
     result = source.scan()
     procs = sorted(result.processes.values(), key=lambda p: p.pid)
     if args.pid:
@@ -108,14 +124,15 @@ def cmd_list(args: argparse.Namespace, out: TextIO) -> int:
             )
     if args.vdso_only:
         procs = [p for p in procs if p.visible and p.base is not None]
-    if args.json:
-        doc = {
-            "schema": LIST_SCHEMA,
-            "kernel": source.kernel_release(),
-            "processes": [p.to_json() for p in procs],
-        }
-        json.dump(doc, out, indent=1)
-        out.write("\n")
+    # Each output is made whole, by json's C encoder (it has no indenting
+    # form), and written with one call: stdout may be unbuffered.
+    encode = json.JSONEncoder().encode
+    if args.json_lines:
+        out.write("".join(encode(p.to_json()) + "\n" for p in procs))
+    elif args.json:
+        head = encode({"schema": LIST_SCHEMA, "kernel": source.kernel_release()})
+        rows = ",\n".join(encode(p.to_json()) for p in procs)
+        out.write(f'{head[:-1]}, "processes": [\n{rows}\n]}}\n')
     else:
         out.write(format_table(procs))
     return 0
@@ -205,11 +222,15 @@ def cmd_info(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
+    # The console lists processes with psutil, the project's process library;
+    # `list` lists /proc itself (procread.list_pids says why).
+    import psutil
+
     from vdsotui.helper_client import HelperClient
     from vdsotui.tui.app import VdsoApp
 
     app = VdsoApp(
-        source=ProcSource(),
+        source=ProcSource(list_pids=psutil.pids),
         helper=HelperClient.find(args.helper),
         read_only=args.read_only,
         interval=args.interval,

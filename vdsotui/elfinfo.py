@@ -1,7 +1,8 @@
-"""ELF facts of executables and vdso images.
+"""The whole facts of a vdso image, from pyelftools.
 
-The header classification is hand-rolled (the scanner runs it for every
-process); the full facts of a vdso image come from pyelftools.
+Imported only where an image is inspected (the detail pane, `show`): the
+scanner needs the header facts alone (`elfident`), and the CLI's start-up
+does not pay for pyelftools.
 """
 
 from __future__ import annotations
@@ -13,44 +14,8 @@ from elftools.elf.elffile import ELFFile
 from elftools.elf.gnuversions import GNUVerSymSection
 from elftools.elf.sections import NoteSection, SymbolTableSection
 
-from vdsotui.model import ImageFacts, Mode, Symbol, VdsoType
-
-ELF_MAGIC = b"\x7fELF"
-ELFCLASS32 = 1
-ELFCLASS64 = 2
-EM_386 = 3
-EM_X86_64 = 62
-
-# A proxy left by a live move carries this in the unused padding of its
-# copied ELF header (e_ident[EI_PAD..]): the helper writes it, we detect it.
-PROXY_MARK = b"VDSOPXY"
-PROXY_MARK_OFFSET = 9  # EI_PAD
-
-
-def classify(header: bytes) -> tuple[int, int] | None:
-    """(ELF class, machine) of a header, or None if it is not ELF."""
-    if len(header) < 20 or header[:4] != ELF_MAGIC:
-        return None
-    return header[4], int.from_bytes(header[18:20], "little")
-
-
-def mode_of(header: bytes) -> Mode:
-    """The execution mode an executable's header implies."""
-    return {
-        (ELFCLASS64, EM_X86_64): Mode.X86_64,
-        (ELFCLASS32, EM_386): Mode.I386,
-        (ELFCLASS32, EM_X86_64): Mode.X32,
-    }.get(classify(header) or (0, 0), Mode.UNKNOWN)
-
-
-def vdso_type_of(header: bytes) -> VdsoType | None:
-    """The vdso type a mapped image's header says it is."""
-    return mode_of(header).vdso_type
-
-
-def has_proxy_mark(header: bytes) -> bool:
-    end = PROXY_MARK_OFFSET + len(PROXY_MARK)
-    return classify(header) is not None and header[PROXY_MARK_OFFSET:end] == PROXY_MARK
+from vdsotui.elfident import classify, has_proxy_mark, vdso_type_of
+from vdsotui.model import ImageFacts, Symbol
 
 
 def image_facts(image: bytes) -> ImageFacts:

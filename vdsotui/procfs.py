@@ -14,9 +14,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-import psutil
-
-from vdsotui import elfinfo, procmap, procread
+from vdsotui import elfident, procmap, procread
 from vdsotui.model import (
     AuxvVdso,
     ImageFacts,
@@ -52,7 +50,7 @@ class _Entry:
 class ProcSource:
     """Scans /proc incrementally; satisfies `vdsotui.source.DataSource`."""
 
-    def __init__(self, list_pids: Callable[[], Iterable[int]] = psutil.pids) -> None:
+    def __init__(self, list_pids: Callable[[], Iterable[int]] = procread.list_pids) -> None:
         self._list_pids = list_pids
         self._entries: dict[int, _Entry] = {}
         self._modes: dict[tuple[int, int, int], Mode] = {}
@@ -106,6 +104,8 @@ class ProcSource:
         key = hashlib.sha256(image).hexdigest()
         facts = self._images.get(key)
         if facts is None:
+            from vdsotui import elfinfo  # pyelftools: only when an image is inspected
+
             try:
                 facts = elfinfo.image_facts(image)
             except Exception:  # pyelftools raises its own types on a torn image
@@ -257,7 +257,7 @@ class ProcSource:
             text = block.text if block else None
             vdso_type = None
             if text is not None:
-                vdso_type = elfinfo.vdso_type_of(proc.mem(text.start, 20))
+                vdso_type = elfident.vdso_type_of(proc.mem(text.start, 20))
             auxv = proc.auxv(8 if mode is Mode.X86_64 else 4)
             # Every proxy, wherever it is: a process moved and moved back
             # has its proxies away from both its base and its auxv base.
@@ -292,7 +292,7 @@ class ProcSource:
         key = proc.exe_identity()
         mode = self._modes.get(key)
         if mode is None:
-            mode = elfinfo.mode_of(proc.exe_header())
+            mode = elfident.mode_of(proc.exe_header())
             self._modes[key] = mode
         return mode
 
@@ -323,7 +323,7 @@ def _is_proxy(proc: procread.ProcDir, addr: int) -> bool:
     except OSError:
         # Unmapped since the mappings were read: no proxy there.
         return False
-    return elfinfo.has_proxy_mark(header)
+    return elfident.has_proxy_mark(header)
 
 
 def _still_there(query: procmap.MapsQuery, block: VdsoBlock) -> bool:

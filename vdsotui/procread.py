@@ -25,6 +25,16 @@ AT_SYSINFO_EHDR = 33
 PF_KTHREAD = 0x00200000  # include/linux/sched.h
 
 
+def list_pids() -> list[int]:
+    """Every process in /proc, as psutil.pids() lists them.
+
+    The same listing psutil makes, without importing psutil: that import
+    costs about as much CPU as starting Python, and `vdsotui list` is a
+    command scripts run often (bench/bench_scan.py, list_cpu_vs_python).
+    """
+    return [int(name) for name in os.listdir("/proc") if name.isdigit()]
+
+
 def read_file(path: str) -> bytes:
     """Read a whole /proc file with raw syscalls (no buffering layers)."""
     return _read_all(os.open(path, os.O_RDONLY | os.O_CLOEXEC))

@@ -77,3 +77,27 @@ def test_json_errors_are_json() -> None:
     assert run.returncode == 2
     assert json.loads(run.stdout) == {"error": "ESRCH", "message": f"no such process: {2**22 + 1}"}
     assert run.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "cause"),
+    [
+        (["list", "--json", "--pid", "x"], "argument --pid: invalid int value: 'x'"),
+        (["list", "--json", "--json-lines"],
+         "argument --json-lines: not allowed with argument --json"),
+        (["list", "--json-lines", "--bogus"], "unrecognized arguments: --bogus"),
+    ],
+)  # fmt: skip
+def test_bad_arguments_with_json_are_json(args: list[str], cause: str) -> None:
+    run = _vdsotui(*args)
+    assert run.returncode == 2
+    assert json.loads(run.stdout) == {"error": "EINVAL", "message": cause}
+    assert run.stderr.strip().splitlines()[-1].endswith(f"error: {cause}")
+
+
+def test_list_json_and_json_lines_hold_the_same_processes() -> None:
+    doc = json.loads(_vdsotui("list", "--json", "--pid", "1", "--pid", "2").stdout)
+    assert doc["schema"] == "vdsotui.list/1" and doc["kernel"]
+    lines = _vdsotui("list", "--json-lines", "--pid", "1", "--pid", "2").stdout.splitlines()
+    assert [json.loads(line) for line in lines] == doc["processes"]
+    assert [p["pid"] for p in doc["processes"]] == [1, 2]

@@ -7,7 +7,7 @@ import struct
 
 import pytest
 
-from vdsotui import elfinfo, procread
+from vdsotui import elfident, elfinfo, procread
 from vdsotui.model import Mode, VdsoType
 
 MAPS_7X = b"""\
@@ -104,20 +104,20 @@ def _header(cls: int, machine: int) -> bytes:
     [(2, 62, Mode.X86_64), (1, 3, Mode.I386), (1, 62, Mode.X32), (2, 183, Mode.UNKNOWN)],
 )
 def test_mode_of_headers(cls: int, machine: int, mode: Mode) -> None:
-    assert elfinfo.mode_of(_header(cls, machine)) is mode
+    assert elfident.mode_of(_header(cls, machine)) is mode
 
 
 def test_mode_of_garbage() -> None:
-    assert elfinfo.mode_of(b"#!/bin/sh\n" + bytes(20)) is Mode.UNKNOWN
-    assert elfinfo.mode_of(b"") is Mode.UNKNOWN
+    assert elfident.mode_of(b"#!/bin/sh\n" + bytes(20)) is Mode.UNKNOWN
+    assert elfident.mode_of(b"") is Mode.UNKNOWN
 
 
 def test_proxy_mark() -> None:
     plain = _header(2, 62)
-    marked = plain[:9] + elfinfo.PROXY_MARK + plain[16:]
-    assert not elfinfo.has_proxy_mark(plain)
-    assert elfinfo.has_proxy_mark(marked)
-    assert elfinfo.vdso_type_of(marked) is VdsoType.X86_64
+    marked = plain[:9] + elfident.PROXY_MARK + plain[16:]
+    assert not elfident.has_proxy_mark(plain)
+    assert elfident.has_proxy_mark(marked)
+    assert elfident.vdso_type_of(marked) is VdsoType.X86_64
 
 
 def test_image_facts_of_own_vdso() -> None:
