@@ -15,7 +15,14 @@ from textual.events import Key
 from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Static
 
 from tui.conftest import fake_app, notes, press, settle, wait_until
-from tui.fakes import FakeHelper, FakeSource, base_for, make_process, many_processes
+from tui.fakes import (
+    FakeHelper,
+    FakeSource,
+    base_for,
+    demo_processes,
+    make_process,
+    many_processes,
+)
 from vdsotui.helper_client import (
     Check,
     HelperClient,
@@ -178,21 +185,80 @@ async def test_filter_syntax_and_errors() -> None:
             ("mode:i386", [1311]),
             ("type:i386", [1311, 1533]),
             ("user:bob", [1777, 2048]),
-            ("!^(1|2) root", [1, 2]),
+            ("~^(1|2)\\sroot", [1, 2]),
+            ("user:~^(bob|www)", [1777, 2048, 2211]),
+            ("alice !state:ok", [1420, 1533, 1640]),
+            ("!alice !root !bob", [977, 2211]),
             ("alice state:ok", [1203, 1311, 3001]),
         ]:
             box.value = text
             await settle(pilot)
             assert app.table.shown_pids == expected, text
-        box.value = "!(unclosed"
+        box.value = "~(unclosed"
         await settle(pilot)
-        assert "filter error: bad regular expression" in status(app)
+        line = status(app).strip()
+        assert "filter error: `~(unclosed`: bad regular expression: missing )" in line
+        assert "\n" not in line
         assert box.has_class("-invalid")
         # The last good filter stays applied while the text is invalid.
         assert app.table.shown_pids == [1203, 1311, 3001]
         box.value = "pid:abc"
         await settle(pilot)
         assert "a pid is a number" in status(app)
+
+
+async def test_bang_means_not() -> None:
+    """Issue 15: `!kworker` used to show only the kworkers (a regex); now
+    `!` leaves out what the word matches."""
+    procs = [
+        *demo_processes(),
+        make_process(5001, "kthread", command="kworker/0:1"),
+        make_process(5002, "kthread", command="kworker/1:0"),
+    ]
+    app, _, _ = fake_app(source=FakeSource(procs))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "slash", *"!kworker")
+        shown = app.table.shown_pids
+        assert 5001 not in shown and 5002 not in shown
+        assert len(shown) == len(procs) - 2
+        await press(pilot, *" command:~^systemd$")
+        assert app.table.shown_pids == [1]
+        for bad, why in [
+            ("!", "`!` must be followed by what to leave out"),
+            ("~", "`~`: `~` must be followed by a regular expression"),
+            ("!~[", "`~[`: bad regular expression: unterminated character set"),
+        ]:
+            app.query_one("#filter", Input).value = bad
+            await settle(pilot)
+            assert f"filter error: {why}" in status(app), status(app)
+            assert app.table.shown_pids == [1]  # the last good filter stays
+
+
+async def test_a_late_change_never_filters_behind_a_hidden_box() -> None:
+    """Issue 15: the box showed text while the table was unfiltered, or the
+    other way round. A Changed still on its way when Esc hid the box must
+    not filter the table; each change applies the value it carries."""
+    app, _, _ = fake_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        box = app.query_one("#filter", Input)
+        await press(pilot, "slash", *"alice")
+        assert len(app.table.shown_pids) == 6
+        await press(pilot, "escape")
+        assert not box.display and box.value == "" and app.table.row_count == 13
+        # The change for the last key typed arrives after Esc (a loaded machine).
+        box.post_message(Input.Changed(box, "alice"))
+        await settle(pilot)
+        assert app.table.row_count == 13 and app.table.row_filter is None
+        assert "filter" not in status(app)
+        # While the box is shown, each change applies the value it carries.
+        await press(pilot, "slash", *"bob")
+        box.post_message(Input.Changed(box, "bo"))
+        box.post_message(Input.Changed(box, "bob"))
+        await settle(pilot)
+        assert app.table.shown_pids == [1777, 2048] and box.value == "bob"
+        assert "filter bob" in status(app)
 
 
 async def test_cursor_moves_on_when_row_vanishes() -> None:

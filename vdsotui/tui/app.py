@@ -143,7 +143,7 @@ class VdsoApp(App[None]):
                 yield DetailPane(id="detail")
                 yield LayoutsPanel(id="layouts")
         yield Input(
-            placeholder="filter: text, 1234, user:NAME, mode:i386, state:moved, !regex", id="filter"
+            placeholder="filter: text 1234 user:NAME mode:i386 state:moved ~regex !not", id="filter"
         )
         yield Footer()
 
@@ -402,14 +402,21 @@ class VdsoApp(App[None]):
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
+        # The value this event carries, never the box's value read later; and
+        # a hidden box filters nothing: a Changed still on its way when Esc
+        # hid the box must not filter the table behind an empty box.
+        self._apply_filter_text(event.value if event.input.display else "")
+
+    def _apply_filter_text(self, text: str) -> None:
+        box = self.query_one("#filter", Input)
         try:
-            f = parse_filter(event.value)
+            f = parse_filter(text)
         except FilterError as exc:
             self.filter_error = str(exc)
-            event.input.add_class("-invalid")
+            box.add_class("-invalid")
         else:
             self.filter_error = None
-            event.input.remove_class("-invalid")
+            box.remove_class("-invalid")
             with self.batch_update():
                 self.table.set_filter(f)
         self._show_status()

@@ -15,6 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from vdsotui.tui.columns import STATE_WORDS
+from vdsotui.tui.filtering import SYNTAX
 from vdsotui.tui.keymap import ACTIONS
 
 STATES = tuple(
@@ -56,11 +57,7 @@ def help_renderable() -> RenderableType:
     states.add_column()
     for k, d in STATES:
         states.add_row(Text(k), Text(d))
-    filt = Text(
-        "Filter: words must all match. 1234 = that pid; pid:, user:, mode:, type:, state: "
-        "match one field; other words are searched in pid, user, command, mode, type and "
-        "state. Start with ! for a regular expression.",
-    )
+    filt = Text(SYNTAX)
     return Group(
         Text("vdsotui keys", style="bold reverse"),
         keys,

@@ -55,7 +55,7 @@ ACTIONS: tuple[KeyAction, ...] = (
         "slash",
         "filter",
         "Filter",
-        "Filter the table (text, pid:N, user:, mode:, type:, state:, !regex)",
+        "Filter the table (text, pid:N, user:, mode:, type:, state:, ~regex, !not)",
         "View",
         # Keys typed in the same burst must reach the filter box, not the
         # table: focus has to move before the App forwards the next key.
