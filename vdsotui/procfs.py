@@ -127,6 +127,14 @@ class ProcSource:
         except _GONE_ERRORS:
             return self._gone(pid, prev)
         uid = self._uid(pid)
+        if st.kernel_thread:
+            cmdline = ""
+        elif prev is not None and prev.starttime == st.starttime and prev.proc.command == st.comm:
+            # Read once per process (and again after an exec renames it),
+            # not on every scan: it costs a read per process.
+            cmdline = prev.proc.cmdline
+        else:
+            cmdline = procread.read_cmdline(pid)
         base = ProcessVdso(
             pid=pid,
             ppid=st.ppid,
@@ -135,6 +143,7 @@ class ProcSource:
             uid=uid,
             threads=st.threads,
             visibility=Visibility.VISIBLE,
+            cmdline=cmdline,
         )
         if st.kernel_thread:
             return _Entry(st.starttime, None, _with(base, visibility=Visibility.KERNEL_THREAD))
@@ -159,11 +168,12 @@ class ProcSource:
         ):
             stats.reused += 1
             old = prev.proc
-            if (old.ppid, old.command, old.uid, old.threads) == (
+            if (old.ppid, old.command, old.uid, old.threads, old.cmdline) == (
                 base.ppid,
                 base.command,
                 base.uid,
                 base.threads,
+                base.cmdline,
             ):
                 return prev
             refreshed = _with(
@@ -173,6 +183,7 @@ class ProcSource:
                 uid=uid,
                 user=base.user,
                 threads=st.threads,
+                cmdline=base.cmdline,
             )
             return _Entry(st.starttime, block, refreshed, anon_exec)
 

@@ -72,6 +72,18 @@ def parse_stat(data: bytes) -> Stat:
     )
 
 
+def parse_cmdline(data: bytes) -> str:
+    """NUL-separated arguments, joined by spaces as ps and htop show them."""
+    return data.rstrip(b"\0").replace(b"\0", b" ").decode("utf-8", "replace")
+
+
+def read_cmdline(pid: int) -> str:
+    try:
+        return parse_cmdline(read_file(f"/proc/{pid}/cmdline"))
+    except OSError:
+        return ""  # hidepid, or exited: the scan notices the rest
+
+
 def read_stat(pid: int) -> Stat:
     return parse_stat(read_file(f"/proc/{pid}/stat"))
 

@@ -20,10 +20,18 @@ def fake_app(
     live: bool = False,
     source: FakeSource | None = None,
     interval: float = 2.0,
+    show_kthreads: bool = False,
 ) -> tuple[VdsoApp, FakeSource, FakeHelper]:
     src = source if source is not None else FakeSource()
     fh = FakeHelper(src, setuid=setuid)
-    app = VdsoApp(src, fh if helper else None, read_only=read_only, interval=interval, live=live)
+    app = VdsoApp(
+        src,
+        fh if helper else None,
+        read_only=read_only,
+        interval=interval,
+        live=live,
+        show_kthreads=show_kthreads,
+    )
     # Notifications must outlive a slow test step on a loaded machine: the
     # tests read what is shown, not what expired while they waited.
     app.NOTIFICATION_TIMEOUT = 3600  # type: ignore[misc]

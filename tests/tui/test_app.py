@@ -12,7 +12,17 @@ import pytest
 from rich.console import Console
 from textual.command import CommandPalette
 from textual.events import Key
-from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Static
+from textual.widgets import (
+    Button,
+    Checkbox,
+    Input,
+    Label,
+    OptionList,
+    RadioButton,
+    RadioSet,
+    Static,
+)
+from textual.widgets.data_table import ColumnKey
 
 from tui.conftest import fake_app, notes, press, settle, wait_until
 from tui.fakes import (
@@ -33,7 +43,13 @@ from vdsotui.helper_client import (
 )
 from vdsotui.model import ProcessVdso, VdsoType
 from vdsotui.tui import keymap
-from vdsotui.tui.dialogs import ExportDialog, IntervalDialog, RemapDialog, RetryDialog
+from vdsotui.tui.dialogs import (
+    ExportDialog,
+    IntervalDialog,
+    RemapDialog,
+    RetryDialog,
+    UserDialog,
+)
 from vdsotui.tui.help import HelpScreen
 from vdsotui.tui.panels import DetailPane, FactsBar, LayoutsPanel, StatusLine
 
@@ -58,8 +74,15 @@ async def test_first_scan_fills_table_and_header() -> None:
     app, src, _ = fake_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert app.table.row_count == len(src.procs) == 13
+        # Kernel threads are hidden at start, as in htop; K shows them.
+        assert len(src.procs) == 13 and app.table.row_count == 12
+        assert app.table.shown_pids == sorted(set(src.procs) - {2})
+        assert "13 processes · 12 shown" in status(app) and "1 kthread hidden" in status(app)
+        await press(pilot, "K")
         assert app.table.shown_pids == sorted(src.procs)
+        assert "hidden" not in status(app)
+        await press(pilot, "K")
+        assert 2 not in app.table.shown_pids
         facts = text_of(app.query_one(FactsBar))
         assert "6.18.44-fake" in facts and "no (stock fallbacks)" in facts
         assert "i386 x86_64" in facts and "ready" in facts
@@ -107,7 +130,7 @@ async def test_changed_cells_are_redrawn() -> None:
         line = table.render_line(y).text
         assert f"{new.base:x}" in line and "moved proxy" in line
         assert table.render_line(y + 1).text == before
-        await press(pilot, "down", "down", "down", "down", "down")
+        await press(pilot, "down", "down", "down", "down")
         assert table.selected_pid == 1311
         assert "moved proxy" in table.render_line(y).text
 
@@ -129,7 +152,7 @@ async def test_cursor_stays_on_process_through_sort() -> None:
         assert users == sorted(users, reverse=True)
         await press(pilot, "less_than_sign")  # back to PID, still reversed
         assert app.table.sort_column == "pid"
-        assert app.table.shown_pids == sorted(app.table.procs, reverse=True)
+        assert app.table.shown_pids == sorted(set(app.table.procs) - {2}, reverse=True)
         assert app.table.selected_pid == 1420
         assert "PID▼" in status(app)
 
@@ -149,7 +172,7 @@ async def test_filter_keeps_cursor_and_escape_clears() -> None:
         await press(pilot, "enter")
         assert app.table.has_focus
         await press(pilot, "escape")
-        assert app.table.row_count == 13 and app.table.selected_pid == 1420
+        assert app.table.row_count == 12 and app.table.selected_pid == 1420
 
 
 async def test_keys_typed_right_after_slash_reach_the_filter() -> None:
@@ -185,7 +208,7 @@ async def test_filter_syntax_and_errors() -> None:
             ("mode:i386", [1311]),
             ("type:i386", [1311, 1533]),
             ("user:bob", [1777, 2048]),
-            ("~^(1|2)\\sroot", [1, 2]),
+            ("~^(1|412)\\sroot", [1, 412]),
             ("user:~^(bob|www)", [1777, 2048, 2211]),
             ("alice !state:ok", [1420, 1533, 1640]),
             ("!alice !root !bob", [977, 2211]),
@@ -218,6 +241,7 @@ async def test_bang_means_not() -> None:
     app, _, _ = fake_app(source=FakeSource(procs))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
+        await press(pilot, "K")  # kworkers are kernel threads: shown now
         await press(pilot, "slash", *"!kworker")
         shown = app.table.shown_pids
         assert 5001 not in shown and 5002 not in shown
@@ -246,11 +270,11 @@ async def test_a_late_change_never_filters_behind_a_hidden_box() -> None:
         await press(pilot, "slash", *"alice")
         assert len(app.table.shown_pids) == 6
         await press(pilot, "escape")
-        assert not box.display and box.value == "" and app.table.row_count == 13
+        assert not box.display and box.value == "" and app.table.row_count == 12
         # The change for the last key typed arrives after Esc (a loaded machine).
         box.post_message(Input.Changed(box, "alice"))
         await settle(pilot)
-        assert app.table.row_count == 13 and app.table.row_filter is None
+        assert app.table.row_count == 12 and app.text_filter is None
         assert "filter" not in status(app)
         # While the box is shown, each change applies the value it carries.
         await press(pilot, "slash", *"bob")
@@ -259,6 +283,78 @@ async def test_a_late_change_never_filters_behind_a_hidden_box() -> None:
         await settle(pilot)
         assert app.table.shown_pids == [1777, 2048] and box.value == "bob"
         assert "filter bob" in status(app)
+
+
+async def test_htop_view_toggles_and_user_filter() -> None:
+    """Issue 15: K shows kernel threads (hidden at start), v shows only
+    processes with a vdso, u picks one user; all combine with the filter."""
+    app, src, _ = fake_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        everything = sorted(src.procs)
+        assert app.table.shown_pids == [p for p in everything if p != 2]
+        await press(pilot, "v")
+        with_vdso = [1, 412, 1203, 1311, 1420, 1533, 2048, 2211, 3001]
+        assert app.table.shown_pids == with_vdso
+        assert "vdso only" in status(app)
+        await press(pilot, "u")
+        assert isinstance(app.screen, UserDialog)
+        users = app.screen.query_one(OptionList)
+        labels = [str(users.get_option_at_index(i).prompt) for i in range(users.option_count)]
+        assert labels == [
+            "all users",
+            "alice  (6)",
+            "bob  (2)",
+            "postgres  (1)",
+            "root  (3)",
+            "www-data  (1)",
+        ]
+        await press(pilot, "down", "down", "enter")  # bob
+        assert not isinstance(app.screen, UserDialog)
+        assert app.table.shown_pids == [2048]  # bob's zombie has no vdso
+        assert "user bob · vdso only" in status(app)
+        await press(pilot, "v")
+        assert app.table.shown_pids == [1777, 2048]
+        await press(pilot, "slash", *"!python", "enter")
+        assert app.table.shown_pids == [1777]
+        await press(pilot, "escape")
+        await press(pilot, "u", "escape")  # cancelled: still bob
+        assert app.table.shown_pids == [1777, 2048]
+        await press(pilot, "u")
+        assert app.screen.query_one(OptionList).highlighted == 2  # bob, where it was
+        await press(pilot, "home", "enter")  # all users
+        await press(pilot, "K")
+        assert app.table.shown_pids == everything
+        assert "user" not in status(app) and "hidden" not in status(app)
+
+
+async def test_command_column_tells_same_names_apart() -> None:
+    """Issue 15: three python3 rows are told apart by their command lines."""
+    procs = [
+        *demo_processes(),
+        make_process(4001, command="python3", cmdline="python3 -m http.server 8080"),
+        make_process(4002, command="python3", cmdline="/usr/bin/python3 /opt/app/worker.py"),
+        make_process(4003, "kthread", command="kworker/u8:2"),
+    ]
+    app, _, _ = fake_app(source=FakeSource(procs), show_kthreads=True)
+    async with app.run_test(size=(250, 40)) as pilot:
+        await settle(pilot)
+        assert app.table.columns[ColumnKey("cmdline")].label.plain == "COMMAND"
+        lines = {
+            pid: app.table.render_line(app.table.shown_pids.index(pid) + 1).text
+            for pid in (2048, 4001, 4002, 4003)
+        }
+        assert "python3 -m http.server 8000" in lines[2048]
+        assert "python3 -m http.server 8080" in lines[4001]
+        assert "/usr/bin/python3 /opt/app/worker.py" in lines[4002]
+        assert "[kworker/u8:2]" in lines[4003]  # a kernel thread, named as htop does
+        app.table.select_pid(4002)
+        await settle(pilot)
+        assert "/usr/bin/python3 /opt/app/worker.py" in text_of(
+            app.query_one("#detail-body", Static)
+        )
+        await press(pilot, "slash", *"worker.py")
+        assert app.table.shown_pids == [4002]
 
 
 async def test_cursor_moves_on_when_row_vanishes() -> None:
@@ -576,7 +672,7 @@ async def test_tagged_rows_move_together() -> None:
     app, src, _fh = fake_app()
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await settle(pilot)
-        for pid in (1203, 2048, 2):  # 2 is a kernel thread: skipped, with a reason
+        for pid in (1203, 2048, 977):  # 977 is not ours to read: skipped, with a reason
             app.table.select_pid(pid)
             await press(pilot, "space")
         await press(pilot, "m")
@@ -585,7 +681,7 @@ async def test_tagged_rows_move_together() -> None:
         assert dialog.query_one("#remap-addr", Input).disabled
         plan = text_of(dialog.query_one("#remap-plan-body", Static))
         assert "1203 (bash)" in plan and "2048 (python3)" in plan
-        assert any("Skipped 2 (kthreadd): kthread: there is no vdso" in n for n in notes(app))
+        assert any("Skipped 977 (postgres): not visible: there is no vdso" in n for n in notes(app))
         await pilot.click("#remap-confirm")
         await settle(pilot)
         assert src.procs[1203].moved and src.procs[2048].moved
@@ -971,11 +1067,11 @@ async def test_held_arrow_key_reads_only_where_the_cursor_rests() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         shows = [c for c in fh.calls if c[0] == "show"]
-        await pilot.press(*["down"] * 8)  # no pause between the keys
+        await pilot.press(*["down"] * 7)  # no pause between the keys
         await settle(pilot)
         new = [c for c in fh.calls if c[0] == "show"][len(shows) :]
-        assert new[-1][1]["pid"] == app.table.selected_pid == app.table.shown_pids[8]
-        assert len(new) < 8
+        assert new[-1][1]["pid"] == app.table.selected_pid == app.table.shown_pids[7]
+        assert len(new) < 7
         assert f"{app.table.selected_pid} " in text_of(app.query_one("#detail-body", Static))
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -41,9 +41,10 @@ from vdsotui.tui.dialogs import (
     IntervalDialog,
     RemapDialog,
     RetryDialog,
+    UserDialog,
 )
 from vdsotui.tui.explain import explain_error, summarize_result
-from vdsotui.tui.filtering import FilterError
+from vdsotui.tui.filtering import Filter, FilterError
 from vdsotui.tui.filtering import parse as parse_filter
 from vdsotui.tui.help import HelpScreen
 from vdsotui.tui.panels import (
@@ -89,6 +90,7 @@ class VdsoApp(App[None]):
         *,
         live: bool = True,
         export_path: str = DEFAULT_EXPORT,
+        show_kthreads: bool = False,
     ) -> None:
         super().__init__()
         self.source = source
@@ -106,6 +108,11 @@ class VdsoApp(App[None]):
         self.last_apply: ApplyStats | None = None
         self.following: int | None = None
         self.filter_error: str | None = None
+        # What the table shows: the typed filter and the htop-like toggles.
+        self.text_filter: Filter | None = None
+        self.show_kthreads = show_kthreads
+        self.vdso_only = False
+        self.only_user: str | None = None
         self.scan_errors = 0
         self._scanning = False
         self._rescan_wanted = False
@@ -152,6 +159,7 @@ class VdsoApp(App[None]):
         return self.query_one("#table", ProcessTable)
 
     def on_mount(self) -> None:
+        self._refilter()
         self.query_one("#filter", Input).display = False
         self.query_one(DetailPane).border_title = "detail"
         self.query_one(LayoutsPanel).border_title = "layouts (vdso_info)"
@@ -209,7 +217,8 @@ class VdsoApp(App[None]):
                 shown=t.row_count,
                 tagged=len(t.tags),
                 sort_label=label,
-                filter_text=t.row_filter.text if t.row_filter else None,
+                filter_text=self.text_filter.text if self.text_filter else None,
+                view=self._view_words(),
                 filter_error=self.filter_error,
                 paused=self.paused,
                 live=self.live,
@@ -218,6 +227,39 @@ class VdsoApp(App[None]):
                 scan_seconds=self.last_scan.seconds if self.last_scan else None,
             )
         )
+
+    def _view_words(self) -> str:
+        """What the toggles hide, for the status line ("" when nothing is)."""
+        words = []
+        if self.only_user is not None:
+            words.append(f"user {self.only_user}")
+        if self.vdso_only:
+            words.append("vdso only")
+        if not self.show_kthreads:
+            n = sum(p.visibility is Visibility.KERNEL_THREAD for p in self.table.procs.values())
+            if n:
+                words.append(f"{n} kthread{'s' if n != 1 else ''} hidden")
+        return " · ".join(words)
+
+    def _refilter(self) -> None:
+        """Give the table one filter: the toggles and the typed filter."""
+        tests: list[Callable[[ProcessVdso], bool]] = []
+        if not self.show_kthreads:
+            tests.append(lambda p: p.visibility is not Visibility.KERNEL_THREAD)
+        if self.vdso_only:
+            tests.append(lambda p: p.base is not None)
+        user = self.only_user
+        if user is not None:
+            tests.append(lambda p: p.user == user)
+        if self.text_filter is not None:
+            tests.append(self.text_filter)
+        combined = None
+        if tests:
+            text = self.text_filter.text if self.text_filter else ""
+            combined = Filter(text, lambda p: all(t(p) for t in tests))
+        with self.batch_update():
+            self.table.set_filter(combined)
+        self._show_status()
 
     # -- scanning ---------------------------------------------------------
 
@@ -396,9 +438,9 @@ class VdsoApp(App[None]):
         box.value = ""
         self._show_filter_box(False)
         self.filter_error = None
-        self.table.set_filter(None)
+        self.text_filter = None
+        self._refilter()
         self.table.focus()
-        self._show_status()
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -417,8 +459,8 @@ class VdsoApp(App[None]):
         else:
             self.filter_error = None
             box.remove_class("-invalid")
-            with self.batch_update():
-                self.table.set_filter(f)
+            self.text_filter = f
+            self._refilter()
         self._show_status()
 
     @on(Input.Submitted, "#filter")
@@ -434,6 +476,27 @@ class VdsoApp(App[None]):
             if box.has_focus:
                 event.stop()
                 self.action_clear_filter()
+
+    def action_toggle_kthreads(self) -> None:
+        self.show_kthreads = not self.show_kthreads
+        self._refilter()
+
+    def action_toggle_vdso_only(self) -> None:
+        self.vdso_only = not self.vdso_only
+        self._refilter()
+
+    def action_user_filter(self) -> None:
+        counts: dict[str, int] = {}
+        for p in self.table.procs.values():
+            counts[p.user] = counts.get(p.user, 0) + 1
+
+        def done(user: str | None) -> None:
+            if user is None:
+                return
+            self.only_user = user or None
+            self._refilter()
+
+        self.push_screen(UserDialog(counts, self.only_user), done)
 
     def _sort_to(self, column: str, reverse: bool) -> None:
         with self.batch_update():
@@ -536,7 +599,12 @@ class VdsoApp(App[None]):
         rows = [t.procs[pid].to_json() for pid in t.shown_pids]
         doc = {
             "kernel": self.facts.release if self.facts else None,
-            "filter": t.row_filter.text if t.row_filter else None,
+            "filter": self.text_filter.text if self.text_filter else None,
+            "view": {
+                "kernel_threads": self.show_kthreads,
+                "vdso_only": self.vdso_only,
+                "user": self.only_user,
+            },
             "sort": {"column": t.sort_column, "reverse": t.sort_reverse},
             "processes": rows,
         }

@@ -14,7 +14,17 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Static
+from textual.widgets import (
+    Button,
+    Checkbox,
+    Input,
+    Label,
+    OptionList,
+    RadioButton,
+    RadioSet,
+    Static,
+)
+from textual.widgets.option_list import Option
 
 from vdsotui.helper_client import HelperClient, HelperError, RemapPlan, RemapRequest
 from vdsotui.interval import parse_interval
@@ -419,3 +429,46 @@ class ExportDialog(ValueDialog):
 
     def check(self, text: str) -> str | None:
         return None if text.strip() else "give a file name"
+
+
+ALL_USERS = ""  # the UserDialog's answer for "every user"
+
+
+class UserDialog(ModalScreen[str | None]):
+    """htop's `u`: pick one user whose processes alone are shown, or all.
+
+    Dismisses with the user name, ALL_USERS, or None when cancelled.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, counts: dict[str, int], current: str | None) -> None:
+        super().__init__(id="user-dialog")
+        self.counts = counts
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        options = [Option(Text("all users"), id="\0all")]
+        for user in sorted(self.counts):
+            n = self.counts[user]
+            options.append(Option(Text(f"{user}  ({n})"), id=user))
+        with Vertical(classes="dialog small-dialog"):
+            yield Label("Show the processes of", classes="dialog-title")
+            yield OptionList(*options, id="user-list")
+            yield Label("Enter chooses · Esc cancels", classes="hint")
+
+    def on_mount(self) -> None:
+        ol = self.query_one(OptionList)
+        if self.current is not None and self.current in self.counts:
+            ol.highlighted = ol.get_option_index(self.current)
+        else:
+            ol.highlighted = 0
+        ol.focus()
+
+    @on(OptionList.OptionSelected)
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        oid = event.option.id
+        self.dismiss(ALL_USERS if oid in (None, "\0all") else oid)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

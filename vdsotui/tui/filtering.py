@@ -7,7 +7,7 @@ Words are separated by spaces and must all match (AND):
   to one field (`pid:`, `mode:` and `type:` match exactly, the others as a
   substring);
 - any other word is looked for, case-insensitively, in the pid, user,
-  command, mode, type and state words;
+  command, mode, type and state words and the command line;
 - `~pattern` is a regular expression instead of a substring, alone or after a
   field (`user:~^a`); it cannot hold a space (use `\\s`);
 - a leading `!` means "not": `!kworker` hides the kworkers, `!state:ok`
@@ -27,9 +27,10 @@ FIELDS = ("pid", "user", "mode", "type", "state", "command")
 
 SYNTAX = (
     "Filter: words must all match. 1234 = that pid; pid:, user:, mode:, type:, state:, "
-    "command: match one field; other words are searched in pid, user, command, mode, type "
-    "and state. ~pattern is a regular expression (no spaces: use \\s), also after a field "
-    "(user:~^a). !word means not: !kworker hides the kworkers, !state:ok shows what is not ok."
+    "command: match one field; other words are searched in pid, user, command, mode, type, "
+    "state and the command line. ~pattern is a regular expression (no spaces: use \\s), "
+    "also after a field (user:~^a). !word means not: !kworker hides the kworkers, "
+    "!state:ok shows what is not ok."
 )
 
 Match = Callable[[ProcessVdso], bool]
@@ -50,7 +51,7 @@ class Filter:
 
 def _haystack(p: ProcessVdso) -> str:
     vtype = p.vdso_type.label if p.vdso_type is not None else ""
-    return f"{p.pid} {p.user} {p.command} {p.mode.value} {vtype} {state_words(p)}"
+    return f"{p.pid} {p.user} {p.command} {p.mode.value} {vtype} {state_words(p)} {p.cmdline}"
 
 
 def _field(p: ProcessVdso, name: str) -> str:

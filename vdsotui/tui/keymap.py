@@ -61,6 +61,30 @@ ACTIONS: tuple[KeyAction, ...] = (
         # table: focus has to move before the App forwards the next key.
         priority=True,
     ),
+    KeyAction(
+        "u",
+        "user_filter",
+        "User",
+        "Show only one user's processes (a list of the users seen), as in htop",
+        "View",
+        footer=False,
+    ),
+    KeyAction(
+        "K",
+        "toggle_kthreads",
+        "Kthreads",
+        "Show or hide kernel threads (hidden at start, as in htop)",
+        "View",
+        footer=False,
+    ),
+    KeyAction(
+        "v",
+        "toggle_vdso_only",
+        "vdso only",
+        "Show only processes with a vdso mapped, or every process",
+        "View",
+        footer=False,
+    ),
     KeyAction("escape", "clear_filter", "Clear", "Clear the filter", "View", footer=False),
     KeyAction("greater_than_sign", "sort_next", "Sort", "Sort by the next column", "View"),
     KeyAction(
