@@ -42,13 +42,14 @@ from vdsotui.helper_client import (
     RemapResult,
 )
 from vdsotui.model import ProcessVdso, VdsoType
+from vdsotui.tui import columns as cols
 from vdsotui.tui import keymap
 from vdsotui.tui.dialogs import (
+    ChoiceDialog,
     ExportDialog,
     IntervalDialog,
     RemapDialog,
     RetryDialog,
-    UserDialog,
 )
 from vdsotui.tui.help import HelpScreen
 from vdsotui.tui.panels import DetailPane, FactsBar, LayoutsPanel, StatusLine
@@ -298,7 +299,7 @@ async def test_htop_view_toggles_and_user_filter() -> None:
         assert app.table.shown_pids == with_vdso
         assert "vdso only" in status(app)
         await press(pilot, "u")
-        assert isinstance(app.screen, UserDialog)
+        assert isinstance(app.screen, ChoiceDialog)
         users = app.screen.query_one(OptionList)
         labels = [str(users.get_option_at_index(i).prompt) for i in range(users.option_count)]
         assert labels == [
@@ -310,7 +311,7 @@ async def test_htop_view_toggles_and_user_filter() -> None:
             "www-data  (1)",
         ]
         await press(pilot, "down", "down", "enter")  # bob
-        assert not isinstance(app.screen, UserDialog)
+        assert not isinstance(app.screen, ChoiceDialog)
         assert app.table.shown_pids == [2048]  # bob's zombie has no vdso
         assert "user bob · vdso only" in status(app)
         await press(pilot, "v")
@@ -1039,6 +1040,93 @@ async def test_command_palette_runs_actions() -> None:
         assert app.paused
 
 
+async def test_palette_sorts_by_each_column() -> None:
+    """Issue 15: the command palette offers "Sort by X" for every column."""
+    app, _, _ = fake_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        for c in cols.COLUMNS:
+            assert f"Sort by {c.label}" in titles
+        await press(pilot, "ctrl+p")
+        await press(pilot, *"Sort by BASE")
+        await pilot.pause(0.3)
+        await press(pilot, "enter")
+        assert not isinstance(app.screen, CommandPalette)
+        assert app.table.sort_column == "base" and "BASE▲" in status(app)
+
+
+async def test_htop_function_keys() -> None:
+    """Issue 15: F1 help, F4 filter, F5 tree, F6 a sort menu, F10 quit, all
+    from the key table; F9 (htop's kill) is not bound, and help says why."""
+    app, _, fh = fake_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        bound = {k for k in app._bindings.key_to_bindings}
+        for key in ("f1", "f3", "f4", "f5", "f6", "f10"):
+            assert key in bound, key
+        assert "f9" not in bound
+        await press(pilot, "f1")
+        assert isinstance(app.screen, HelpScreen)
+        body = text_of(app.screen.query_one("#help-body", Static))
+        assert "F9 k" in body and "vdsotui never sends a signal" in body
+        assert "T F5" in body and "q F10" in body
+        await press(pilot, "escape")
+        # F4 and the keys right after it: the filter box.
+        for ch in ("f4", *"bob"):
+            app.post_message(Key(ch, None if ch == "f4" else ch))
+        await settle(pilot)
+        assert app.query_one("#filter", Input).value == "bob"
+        assert app.table.shown_pids == [1777, 2048]
+        await press(pilot, "escape", "f5")
+        assert app.table.tree_view and "tree" in status(app)
+        await press(pilot, "f5")
+        assert not app.table.tree_view
+        await press(pilot, "f6")
+        assert isinstance(app.screen, ChoiceDialog)
+        menu = app.screen.query_one(OptionList)
+        labels = [str(menu.get_option_at_index(i).prompt) for i in range(menu.option_count)]
+        assert labels == [c.label for c in cols.COLUMNS]
+        assert menu.highlighted == 0  # PID, the current sort
+        await press(pilot, *["down"] * labels.index("USER"), "enter")
+        assert app.table.sort_column == "user" and "USER▲" in status(app)
+        await press(pilot, "f6", "escape")
+        assert app.table.sort_column == "user"
+        await press(pilot, "f9")
+        assert app.screen_stack[1:] == [] and not [c for c in fh.calls if c[0] == "remap"]
+        await press(pilot, "f10")
+        assert not app.is_running
+
+
+async def test_search_moves_the_cursor_and_hides_nothing() -> None:
+    app, _, _ = fake_app()
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        app.table.select_pid(412)
+        for ch in ("f3", *"alice"):  # a burst: every key reaches the box
+            app.post_message(Key(ch, None if ch == "f3" else ch))
+        await settle(pilot)
+        box = app.query_one("#search", Input)
+        assert box.has_focus and box.value == "alice"
+        assert app.table.selected_pid == 1203 and app.table.row_count == 12
+        await press(pilot, "f3")
+        assert app.table.selected_pid == 1311
+        await press(pilot, "f3", "f3", "f3", "f3")
+        assert app.table.selected_pid == 3001
+        await press(pilot, "f3")
+        assert app.table.selected_pid == 1203  # round again from the top
+        box.value = "nosuchthing"
+        await settle(pilot)
+        assert box.has_class("-invalid") and box.border_subtitle == "no row matches"
+        assert app.table.selected_pid == 1203
+        box.value = "~("
+        await settle(pilot)
+        assert "bad regular expression" in str(box.border_subtitle)
+        await press(pilot, "escape")
+        assert not box.display and app.table.has_focus
+        assert app.table.selected_pid == 1203 and app.table.row_count == 12
+
+
 async def test_detail_and_layouts_toggle() -> None:
     app, _, fh = fake_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -1218,3 +1306,18 @@ async def test_read_only_footer_offers_no_move_or_type(read_only: bool) -> None:
         assert ("move" in shown) is (not read_only)
         assert ("switch_type" in shown) is (not read_only)
         assert "quit" in shown and "help" in shown
+
+
+@pytest.mark.parametrize("read_only", [False, True])
+async def test_footer_at_80_columns_shows_help_and_quit(read_only: bool) -> None:
+    """Issue 15: at 80x24 the footer shows `? Help` and `q Quit` whole."""
+    from textual.widgets._footer import FooterKey
+
+    app, _, _ = fake_app(read_only=read_only)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        keys = {k.action: k for k in app.screen.query(FooterKey)}
+        for action, text in (("help", "? Help"), ("quit", "q Quit"), ("sort_menu", "F6 Sort")):
+            k = keys[action]
+            assert f"{k.key_display} {k.description}" == text
+            assert k.region.width > 0 and k.region.right <= 80, (action, k.region)

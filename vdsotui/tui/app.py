@@ -8,6 +8,7 @@ a worker, one at a time; the next one is armed only when the last finished.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import time
 from collections.abc import Callable, Iterable
@@ -41,7 +42,8 @@ from vdsotui.tui.dialogs import (
     IntervalDialog,
     RemapDialog,
     RetryDialog,
-    UserDialog,
+    sort_dialog,
+    user_dialog,
 )
 from vdsotui.tui.explain import explain_error, summarize_result
 from vdsotui.tui.filtering import Filter, FilterError
@@ -152,6 +154,10 @@ class VdsoApp(App[None]):
         yield Input(
             placeholder="filter: text 1234 user:NAME mode:i386 state:moved ~regex !not", id="filter"
         )
+        yield Input(
+            placeholder="search: same words as the filter · F3 next · Enter or Esc closes",
+            id="search",
+        )
         yield Footer()
 
     @property
@@ -161,6 +167,7 @@ class VdsoApp(App[None]):
     def on_mount(self) -> None:
         self._refilter()
         self.query_one("#filter", Input).display = False
+        self.query_one("#search", Input).display = False
         self.query_one(DetailPane).border_title = "detail"
         self.query_one(LayoutsPanel).border_title = "layouts (vdso_info)"
         self.table.focus()
@@ -418,13 +425,73 @@ class VdsoApp(App[None]):
         # while the user types into any input (the filter box included).
         if action == "filter":
             return len(self.screen_stack) == 1 and not isinstance(self.focused, Input)
+        if action == "search":  # F3 in the search box finds the next match
+            search = self.query_one("#search", Input)
+            return len(self.screen_stack) == 1 and (
+                not isinstance(self.focused, Input) or self.focused is search
+            )
         return True
 
     def _show_filter_box(self, shown: bool) -> None:
         # Notifications move up above the box while it is shown: a refusal's
         # reason must be readable without closing the filter first.
         self.query_one("#filter", Input).display = shown
+        if shown:
+            self.query_one("#search", Input).display = False
         self.screen.set_class(shown, "-filtering")
+
+    # -- search (F3): the cursor jumps, no row is hidden -------------------
+
+    def action_search(self) -> None:
+        box = self.query_one("#search", Input)
+        if box.display and box.has_focus:
+            self._search(box.value, after_cursor=True)  # F3 again: the next one
+            return
+        self.query_one("#filter", Input).display = False
+        box.display = True
+        self.screen.set_class(True, "-filtering")
+        self.screen.set_focus(box)
+
+    def _close_search(self) -> None:
+        box = self.query_one("#search", Input)
+        box.value = ""
+        box.display = False
+        self.screen.set_class(self.query_one("#filter", Input).display, "-filtering")
+        self.table.focus()
+
+    def _search(self, text: str, *, after_cursor: bool) -> None:
+        box = self.query_one("#search", Input)
+        try:
+            match = parse_filter(text)
+        except FilterError as exc:
+            box.add_class("-invalid")
+            box.border_subtitle = str(exc)
+            return
+        box.border_subtitle = ""
+        box.remove_class("-invalid")
+        if match is None:
+            return
+        t = self.table
+        order = t.shown_pids
+        if not order:
+            return
+        start = t.cursor_row + (1 if after_cursor else 0)
+        for i in range(len(order)):
+            pid = order[(start + i) % len(order)]
+            if match(t.procs[pid]):
+                t.move_cursor(row=(start + i) % len(order))
+                return
+        box.add_class("-invalid")
+        box.border_subtitle = "no row matches"
+
+    @on(Input.Changed, "#search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        if event.input.display:
+            self._search(event.value, after_cursor=False)
+
+    @on(Input.Submitted, "#search")
+    def _search_submitted(self, event: Input.Submitted) -> None:
+        self._close_search()
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
@@ -476,6 +543,9 @@ class VdsoApp(App[None]):
             if box.has_focus:
                 event.stop()
                 self.action_clear_filter()
+            elif self.query_one("#search", Input).has_focus:
+                event.stop()
+                self._close_search()
 
     def action_toggle_kthreads(self) -> None:
         self.show_kthreads = not self.show_kthreads
@@ -493,10 +563,17 @@ class VdsoApp(App[None]):
         def done(user: str | None) -> None:
             if user is None:
                 return
-            self.only_user = user or None
+            self.only_user = user or None  # ALL_USERS is ""
             self._refilter()
 
-        self.push_screen(UserDialog(counts, self.only_user), done)
+        self.push_screen(user_dialog(counts, self.only_user), done)
+
+    def action_sort_menu(self) -> None:
+        def done(key: str | None) -> None:
+            if key is not None:
+                self._sort_to(key, self.table.sort_reverse)
+
+        self.push_screen(sort_dialog(self.table.sort_column), done)
 
     def _sort_to(self, column: str, reverse: bool) -> None:
         with self.batch_update():
@@ -628,6 +705,8 @@ class VdsoApp(App[None]):
                     f"key {a.display_keys}",
                     getattr(self, f"action_{a.action}"),
                 )
+        for title, help_text, key in keymap.sort_commands():
+            yield SystemCommand(title, help_text, functools.partial(self._sort_to, key, False))
 
     # -- actions: move and switch -----------------------------------------
 

@@ -431,44 +431,54 @@ class ExportDialog(ValueDialog):
         return None if text.strip() else "give a file name"
 
 
-ALL_USERS = ""  # the UserDialog's answer for "every user"
+ALL_USERS = ""  # the user list's answer for "every user"
 
 
-class UserDialog(ModalScreen[str | None]):
-    """htop's `u`: pick one user whose processes alone are shown, or all.
-
-    Dismisses with the user name, ALL_USERS, or None when cancelled.
-    """
+class ChoiceDialog(ModalScreen[str | None]):
+    """Pick one of a list (htop's `u` and F6): dismisses with the chosen
+    option's id, or None when cancelled."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, counts: dict[str, int], current: str | None) -> None:
-        super().__init__(id="user-dialog")
-        self.counts = counts
+    def __init__(
+        self, title: str, choices: list[tuple[str, str]], current: str | None, dialog_id: str
+    ) -> None:
+        super().__init__(id=dialog_id)
+        self.title_text = title
+        self.choices = choices  # (id, label)
         self.current = current
 
     def compose(self) -> ComposeResult:
-        options = [Option(Text("all users"), id="\0all")]
-        for user in sorted(self.counts):
-            n = self.counts[user]
-            options.append(Option(Text(f"{user}  ({n})"), id=user))
         with Vertical(classes="dialog small-dialog"):
-            yield Label("Show the processes of", classes="dialog-title")
-            yield OptionList(*options, id="user-list")
+            yield Label(Text(self.title_text), classes="dialog-title")
+            yield OptionList(
+                *(Option(Text(label), id=oid) for oid, label in self.choices), id="choice-list"
+            )
             yield Label("Enter chooses · Esc cancels", classes="hint")
 
     def on_mount(self) -> None:
         ol = self.query_one(OptionList)
-        if self.current is not None and self.current in self.counts:
-            ol.highlighted = ol.get_option_index(self.current)
-        else:
-            ol.highlighted = 0
+        ids = [oid for oid, _ in self.choices]
+        ol.highlighted = ids.index(self.current) if self.current in ids else 0
         ol.focus()
 
     @on(OptionList.OptionSelected)
     def _chosen(self, event: OptionList.OptionSelected) -> None:
-        oid = event.option.id
-        self.dismiss(ALL_USERS if oid in (None, "\0all") else oid)
+        self.dismiss(event.option.id)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+def user_dialog(counts: dict[str, int], current: str | None) -> ChoiceDialog:
+    """htop's `u`: one user whose processes alone are shown, or all."""
+    choices = [(ALL_USERS, "all users")]
+    choices += [(user, f"{user}  ({counts[user]})") for user in sorted(counts)]
+    return ChoiceDialog("Show the processes of", choices, current or ALL_USERS, "user-dialog")
+
+
+def sort_dialog(current: str) -> ChoiceDialog:
+    """htop's F6: the sort column, from a list."""
+    from vdsotui.tui.columns import COLUMNS
+
+    return ChoiceDialog("Sort by", [(c.key, c.label) for c in COLUMNS], current, "sort-dialog")

@@ -16,7 +16,7 @@ from textual.widgets import Static
 
 from vdsotui.tui.columns import STATE_WORDS
 from vdsotui.tui.filtering import SYNTAX
-from vdsotui.tui.keymap import ACTIONS
+from vdsotui.tui.keymap import ACTIONS, HTOP_KEYS
 
 STATES = tuple(
     (STATE_WORDS[flag], what)
@@ -58,6 +58,12 @@ def help_renderable() -> RenderableType:
     for k, d in STATES:
         states.add_row(Text(k), Text(d))
     filt = Text(SYNTAX)
+    htop = Table(box=None, show_header=False, padding=(0, 2))
+    htop.add_column(style="bold cyan", no_wrap=True)
+    htop.add_column(no_wrap=True)
+    htop.add_column()
+    for h in HTOP_KEYS:
+        htop.add_row(Text(h.key), Text(f"htop: {h.in_htop}"), Text(f"here: {h.here}"))
     return Group(
         Text("vdsotui keys", style="bold reverse"),
         keys,
@@ -66,6 +72,12 @@ def help_renderable() -> RenderableType:
         states,
         Text(""),
         filt,
+        Text(""),
+        Text(
+            "Keys htop uses otherwise (the F-keys and u, K, I, F, <, > are as in htop)",
+            style="bold underline",
+        ),
+        htop,
         Text(""),
         Text("Esc, q or ? closes this screen.", style="dim"),
     )
