@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -33,6 +34,7 @@ from tui.fakes import (
     make_process,
     many_processes,
 )
+from vdsotui.actionlog import ActionLog
 from vdsotui.helper_client import (
     Check,
     HelperClient,
@@ -52,6 +54,7 @@ from vdsotui.tui.dialogs import (
     RetryDialog,
 )
 from vdsotui.tui.help import HelpScreen
+from vdsotui.tui.logscreen import LogScreen
 from vdsotui.tui.panels import DetailPane, FactsBar, LayoutsPanel, StatusLine
 
 SIZE = (120, 40)
@@ -1010,6 +1013,78 @@ async def test_export_json(tmp_path: Path) -> None:
         app.screen.query_one("#value-input", Input).value = str(tmp_path / "no" / "such.json")
         await press(pilot, "enter")
         assert any("Cannot write" in n and "No such file or directory" in n for n in notes(app))
+
+
+async def test_action_log_keeps_every_move_refusal_and_death(tmp_path: Path) -> None:
+    """Issue 15: every move, switch, refusal and death goes to an append-only
+    log, on disk as soon as it happened; L shows it."""
+    log_path = tmp_path / "state" / "vdsotui" / "actions.log"
+    log_path.parent.mkdir(parents=True)
+    log_path.write_text('{"time": "earlier", "action": "move"}\n')  # kept: only appended to
+    app, _, fh = fake_app(action_log=ActionLog(log_path))
+    fh.busy_runs[2048] = 1
+    fh.die_on_run.add(1311)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        app.table.select_pid(1203)
+        await press(pilot, "m")
+        app.screen.query_one("#remap-addr", Input).value = "0x7f0000000000"
+        await press(pilot, "enter", "ctrl+y")
+        app.table.select_pid(2048)
+        await press(pilot, "m", "ctrl+y")  # EBUSY: refused, retry offered
+        assert isinstance(app.screen, RetryDialog)
+        await press(pilot, "ctrl+y")
+        app.table.select_pid(1311)
+        await press(pilot, "t")
+        app.screen.query_one("#remap-force", Checkbox).value = True
+        await settle(pilot)
+        await press(pilot, "ctrl+y")
+        await wait_until(pilot, lambda: any("target gone" in n for n in notes(app)))
+        # On disk while the console still runs: nothing waits for a clean exit.
+        lines = log_path.read_text().splitlines()
+        assert lines[0] == '{"time": "earlier", "action": "move"}'
+        got = [json.loads(line) for line in lines[1:]]
+        assert [(e["action"], e["pid"], e["result"], e["code"]) for e in got] == [
+            ("move", 1203, "done", None),
+            ("move", 2048, "refused", "EBUSY"),
+            ("move", 2048, "done", None),
+            ("switch", 1311, "done", None),
+            ("switch", 1311, "died", None),
+        ]
+        assert got[0]["request"] == "--addr 0x7f0000000000"
+        assert got[0]["stop_ns"] == 812345 and got[0]["command"] == "bash"
+        assert got[3]["request"] == "--auto --type x86_64 --no-proxy --force"
+        assert "did not stop within 1000 ms" in got[1]["message"]
+        assert "exited" in got[4]["message"] and "forced switch" in got[4]["message"]
+        assert all(e["time"].endswith("+00:00") for e in got)
+        await press(pilot, "L")
+        assert isinstance(app.screen, LogScreen)
+        body = text_of(app.screen.query_one("#log-body", Static))
+        assert str(log_path) in body and "1 unreadable lines skipped" in body
+        for word in ("--addr 0x7f0000000000", "EBUSY", "died", "0.81 ms", "wine-preloader"):
+            assert word in body, word
+        await press(pilot, "L")
+        assert not isinstance(app.screen, LogScreen)
+
+
+async def test_action_log_and_export_live_under_xdg() -> None:
+    app, _, _ = fake_app()
+    state = Path(os.environ["XDG_STATE_HOME"])
+    assert app.action_log.path == state / "vdsotui" / "actions.log"
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        await press(pilot, "L")
+        body = text_of(app.screen.query_one("#log-body", Static))
+        assert "No move, switch or refusal yet." in body
+        await press(pilot, "escape", "greater_than_sign", "e")
+        dialog = app.screen
+        assert isinstance(dialog, ExportDialog)
+        out = Path(dialog.query_one("#value-input", Input).value)
+        assert out == Path(os.environ["XDG_DATA_HOME"]) / "vdsotui" / "export.json"
+        await press(pilot, "enter")
+        doc = json.loads(out.read_text())
+        assert doc["sort"] == {"column": "USER", "key": "user", "reverse": False}
+        assert doc["view"] == {"kernel_threads": False, "vdso_only": False, "user": None}
 
 
 async def test_help_screen_lists_every_key() -> None:

@@ -24,6 +24,8 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input
 
+from vdsotui.actionlog import ActionLog, Entry, data_dir
+from vdsotui.actionlog import now as log_time
 from vdsotui.helper_client import (
     HelperClient,
     HelperError,
@@ -49,6 +51,7 @@ from vdsotui.tui.explain import explain_error, summarize_result
 from vdsotui.tui.filtering import Filter, FilterError
 from vdsotui.tui.filtering import parse as parse_filter
 from vdsotui.tui.help import HelpScreen
+from vdsotui.tui.logscreen import LogScreen
 from vdsotui.tui.panels import (
     Detail,
     DetailPane,
@@ -59,7 +62,7 @@ from vdsotui.tui.panels import (
 )
 from vdsotui.tui.table import ApplyStats, ProcessTable
 
-DEFAULT_EXPORT = "vdsotui-export.json"
+EXPORT_NAME = "export.json"  # in the XDG data directory unless the user says otherwise
 # A target that dies this soon after a move or switch most likely died of it.
 WATCH_SECONDS = 5.0
 WATCH_SCANS = (0.5, 1.5, 3.0, WATCH_SECONDS)  # extra scans that look for it
@@ -91,8 +94,9 @@ class VdsoApp(App[None]):
         interval: float = 2.0,
         *,
         live: bool = True,
-        export_path: str = DEFAULT_EXPORT,
+        export_path: str | None = None,
         show_kthreads: bool = False,
+        action_log: ActionLog | None = None,
     ) -> None:
         super().__init__()
         self.source = source
@@ -100,7 +104,9 @@ class VdsoApp(App[None]):
         self.read_only = read_only
         self.interval = interval
         self.live = live
-        self.export_path = export_path
+        self.export_path = export_path or str(data_dir() / EXPORT_NAME)
+        self.action_log = action_log if action_log is not None else ActionLog()
+        self._log_error_shown = False
         self.paused = False
         self.facts: KernelFacts | None = None
         self.helper_status: HelperStatus | None = None
@@ -682,15 +688,58 @@ class VdsoApp(App[None]):
                 "vdso_only": self.vdso_only,
                 "user": self.only_user,
             },
-            "sort": {"column": t.sort_column, "reverse": t.sort_reverse},
+            # Named as on screen, and by its key (the filter's field names).
+            "sort": {
+                "column": cols.column(t.sort_column).label,
+                "key": t.sort_column,
+                "reverse": t.sort_reverse,
+            },
             "processes": rows,
         }
         try:
+            if path.parent == data_dir():
+                path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             path.write_text(json.dumps(doc, indent=2) + "\n")
         except OSError as exc:
             self.notify(f"Cannot write {path}: {exc.strerror}", title="Export", severity="error")
             return
         self.notify(f"Exported {len(rows)} processes to {path.resolve()}.", title="Export")
+
+    def action_action_log(self) -> None:
+        if not isinstance(self.screen, LogScreen):
+            self.push_screen(LogScreen(self.action_log))
+
+    def _log_action(
+        self,
+        pid: int,
+        command: str,
+        request: RemapRequest,
+        result: str,
+        *,
+        code: str | None = None,
+        message: str = "",
+        stop_ns: int | None = None,
+    ) -> None:
+        try:
+            options = " ".join(request.options())
+        except HelperError as exc:
+            options = str(exc)
+        problem = self.action_log.append(
+            Entry(
+                time=log_time(),
+                action="switch" if request.vdso_type is not None else "move",
+                pid=pid,
+                command=command,
+                request=options,
+                result=result,
+                code=code,
+                message=message,
+                stop_ns=stop_ns,
+            )
+        )
+        if problem and not self._log_error_shown:
+            self._log_error_shown = True  # once: the actions themselves go on
+            self.notify(problem[0].upper() + problem[1:] + ".", title="Log", severity="warning")
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
@@ -806,6 +855,9 @@ class VdsoApp(App[None]):
                 result = await asyncio.to_thread(helper.run, pid, order.request)
             except Exception as exc:  # every failure becomes a notification
                 err = exc if isinstance(exc, HelperError) else HelperError("EIO", repr(exc))
+                self._log_action(
+                    pid, command, order.request, "refused", code=err.code, message=err.message
+                )
                 self.notify(
                     f"{pid} ({command}): " + explain_error(err),
                     title=f"{what} refused",
@@ -817,7 +869,11 @@ class VdsoApp(App[None]):
                 else:
                     self._watch_after(pid, command, what, order.request)
                 continue
-            self.notify(summarize_result(result, command), title=what, timeout=10)
+            summary = summarize_result(result, command)
+            self._log_action(
+                pid, command, order.request, "done", message=summary, stop_ns=result.stop_ns
+            )
+            self.notify(summary, title=what, timeout=10)
             self._watch_after(pid, command, what, order.request)
         self.table.untag_all()
         self.request_scan()
@@ -868,9 +924,13 @@ class VdsoApp(App[None]):
                     if w.request.force
                     else ""
                 )
-                self.notify(
+                words = (
                     f"{pid} ({w.command}) exited {now - w.since:.1f} s after its "
-                    f"{'type switch' if w.request.vdso_type is not None else 'move'}.{why}",
+                    f"{'type switch' if w.request.vdso_type is not None else 'move'}.{why}"
+                )
+                self._log_action(pid, w.command, w.request, "died", message=words)
+                self.notify(
+                    words,
                     title=f"{w.what}: target gone",
                     severity="error",
                     timeout=30,

@@ -150,6 +150,14 @@ ACTIONS: tuple[KeyAction, ...] = (
     KeyAction("i", "interval", "Interval", "Change the refresh interval", "Refresh", footer=False),
     KeyAction("e", "export", "Export", "Export the shown rows as JSON", "Other", footer=False),
     KeyAction(
+        "L",
+        "action_log",
+        "Log",
+        "Show the action log: every move, switch, refusal and death, with its time",
+        "Other",
+        footer=False,
+    ),
+    KeyAction(
         "question_mark,f1", "help", "Help", "Show the keys and what the states mean", "Other"
     ),
     KeyAction(
