@@ -17,6 +17,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 from textual.pilot import Pilot  # noqa: E402
 from tui.conftest import fake_app, press, settle  # noqa: E402
 
+from vdsotui.actionlog import ActionLog  # noqa: E402
 from vdsotui.helper_client import HelperError  # noqa: E402
 from vdsotui.tui.app import VdsoApp  # noqa: E402
 
@@ -63,7 +64,9 @@ VIEWS: dict[str, tuple[tuple[int, int], Step]] = {
 
 
 async def shoot(name: str, size: tuple[int, int], step: Step, outdir: Path) -> Path:
-    app, _, _ = fake_app()
+    # The fake moves are logged next to the pictures' scratch, not in the
+    # user's own action log.
+    app, _, _ = fake_app(action_log=ActionLog(outdir / ".scratch-actions.log"))
     async with app.run_test(size=size, notifications=True) as pilot:
         await settle(pilot)
         await step(app, pilot)
@@ -77,6 +80,7 @@ def main() -> int:
     for name, (size, step) in VIEWS.items():
         path = asyncio.run(shoot(name, size, step, outdir))
         print(path)
+    (outdir / ".scratch-actions.log").unlink(missing_ok=True)
     return 0
 
 

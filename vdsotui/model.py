@@ -149,6 +149,9 @@ class ProcessVdso:
     auxv_base: int | None = None  # AT_SYSINFO_EHDR from /proc/PID/auxv
     proxy_bases: tuple[int, ...] = ()  # old bases still holding a proxy
     error: str | None = None  # why a visible process lacks a fact
+    # /proc/PID/cmdline, arguments joined by spaces ("" for a kernel thread,
+    # or when not readable): what htop's Command column shows.
+    cmdline: str = ""
 
     @property
     def visible(self) -> bool:
@@ -206,6 +209,7 @@ class ProcessVdso:
             "pid": self.pid,
             "ppid": self.ppid,
             "command": self.command,
+            "cmdline": self.cmdline,
             "user": self.user,
             "uid": self.uid,
             "threads": self.threads,

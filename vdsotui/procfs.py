@@ -142,9 +142,19 @@ class ProcSource:
             return self._gone(pid, prev)
         uid = proc.owner_uid()
         user = self._user(uid)
+        if st.kernel_thread:
+            cmdline = ""
+        elif prev is not None and prev.starttime == st.starttime and prev.proc.command == st.comm:
+            # Read once per process (and again after an exec renames it),
+            # not on every scan: it costs a read per process.
+            cmdline = prev.proc.cmdline
+        else:
+            cmdline = proc.cmdline()
 
         def plain(visibility: Visibility) -> _Entry:
-            found = ProcessVdso(pid, st.ppid, st.comm, user, uid, st.threads, visibility)
+            found = ProcessVdso(
+                pid, st.ppid, st.comm, user, uid, st.threads, visibility, cmdline=cmdline
+            )
             return _Entry(st.starttime, st.vsize, None, found)
 
         if st.kernel_thread:
@@ -188,6 +198,7 @@ class ProcSource:
                 and old.command == st.comm
                 and old.uid == uid
                 and old.threads == st.threads
+                and old.cmdline == cmdline
             ):
                 prev.vsize = st.vsize
                 return prev
@@ -205,11 +216,12 @@ class ProcSource:
                 old.auxv_base,
                 old.proxy_bases,
                 old.error,
+                cmdline,
             )
             return _Entry(st.starttime, st.vsize, block, refreshed, anon_exec)
 
         stats.parsed += 1
-        found = self._parse(pid, proc, st, uid, user, block, anon_exec)
+        found = self._parse(pid, proc, st, uid, user, cmdline, block, anon_exec)
         return _Entry(st.starttime, st.vsize, block, found, anon_exec)
 
     def _maps(
@@ -247,6 +259,7 @@ class ProcSource:
         st: procread.Stat,
         uid: int,
         user: str,
+        cmdline: str,
         block: VdsoBlock | None,
         anon_exec: tuple[int, ...],
     ) -> ProcessVdso:
@@ -263,15 +276,20 @@ class ProcSource:
             # has its proxies away from both its base and its auxv base.
             proxies = tuple(a for a in anon_exec if _is_proxy(proc, a))
         except _ACCESS_ERRORS:
-            return ProcessVdso(pid, st.ppid, st.comm, user, uid, st.threads, Visibility.NOT_VISIBLE)
+            return ProcessVdso(
+                pid, st.ppid, st.comm, user, uid, st.threads, Visibility.NOT_VISIBLE,
+                cmdline=cmdline,
+            )  # fmt: skip
         except _GONE_ERRORS:
-            return ProcessVdso(pid, st.ppid, st.comm, user, uid, st.threads, Visibility.GONE)
+            return ProcessVdso(
+                pid, st.ppid, st.comm, user, uid, st.threads, Visibility.GONE, cmdline=cmdline
+            )
         except OSError as exc:
             # EIO from /proc/PID/mem: the page is not readable. Say so.
             error = f"{exc.strerror or exc}"
             return ProcessVdso(
                 pid, st.ppid, st.comm, user, uid, st.threads, Visibility.VISIBLE,
-                block=block, error=error,
+                block=block, error=error, cmdline=cmdline,
             )  # fmt: skip
         return ProcessVdso(
             pid,
@@ -286,6 +304,7 @@ class ProcSource:
             vdso_type,
             auxv.sysinfo_ehdr,
             proxies,
+            cmdline=cmdline,
         )
 
     def _mode(self, proc: procread.ProcDir) -> Mode:
@@ -310,8 +329,9 @@ class ProcSource:
         if prev is not None:
             old = prev.proc
             proc = ProcessVdso(
-                pid, old.ppid, old.command, old.user, old.uid, old.threads, Visibility.GONE
-            )
+                pid, old.ppid, old.command, old.user, old.uid, old.threads, Visibility.GONE,
+                cmdline=old.cmdline,
+            )  # fmt: skip
             return _Entry(prev.starttime, prev.vsize, None, proc)
         proc = ProcessVdso(pid, 0, "", "", -1, 0, Visibility.GONE)
         return _Entry(-1, -1, None, proc)

@@ -86,6 +86,11 @@ def parse_stat(data: bytes) -> Stat:
     )
 
 
+def parse_cmdline(data: bytes) -> str:
+    """NUL-separated arguments, joined by spaces as ps and htop show them."""
+    return data.rstrip(b"\0").replace(b"\0", b" ").decode("utf-8", "replace")
+
+
 def read_stat(pid: int) -> Stat:
     with ProcDir(pid) as d:
         return d.stat()
@@ -222,6 +227,14 @@ class ProcDir:
     def owner_uid(self) -> int:
         """Effective uid as /proc shows it (root for non-dumpable), as htop does."""
         return os.fstat(self.fd).st_uid
+
+    def cmdline(self) -> str:
+        """The command line, "" when it cannot be read (hidepid, or exited:
+        the scan notices the rest)."""
+        try:
+            return parse_cmdline(self.read_file("cmdline"))
+        except OSError:
+            return ""
 
     def maps(self) -> tuple[VdsoBlock | None, tuple[int, ...], bool]:
         """The vdso block, the anonymous executable mappings (where proxies

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from subjectlib import Subject
+from subjectlib import Subject, subject_path
 
 from vdsotui.model import Mode, VdsoType, Visibility
 from vdsotui.procfs import ProcSource
@@ -80,6 +80,21 @@ def test_scan_finds_subject(name: str, mode: Mode, word: int) -> None:
         assert proc.flags == ()
         assert proc.command == name[:15]
         assert proc.user == "root" and proc.threads >= 1
+        subj.assert_healthy()
+
+
+def test_command_line_is_read_once_and_kernel_threads_have_none() -> None:
+    with Subject.spawn("subject-x86_64") as subj:
+        subj.wait_ready(10)
+        expected = Path(f"/proc/{subj.pid}/cmdline").read_bytes().rstrip(b"\0").split(b"\0")
+        source = ProcSource()
+        proc = source.scan().processes[subj.pid]
+        assert proc.cmdline == " ".join(a.decode() for a in expected)
+        assert proc.cmdline.startswith(str(subject_path("subject-x86_64")) + " --status ")
+        assert proc.to_json()["cmdline"] == proc.cmdline
+        again = source.scan().processes
+        assert again[subj.pid] is proc  # unchanged: not re-read, not a change
+        assert again[2].cmdline == ""  # kthreadd
         subj.assert_healthy()
 
 

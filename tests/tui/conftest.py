@@ -5,11 +5,22 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
 
 from tui.fakes import FakeHelper, FakeSource
+from vdsotui.actionlog import ActionLog
 from vdsotui.tui.app import VdsoApp
+
+
+@pytest.fixture(autouse=True)
+def xdg_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The action log and exports of every console test (and of the vdsotui
+    the tmux tests start) go to a directory of the test's own."""
+    home = tmp_path_factory.mktemp("xdg")
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
 
 
 def fake_app(
@@ -20,10 +31,20 @@ def fake_app(
     live: bool = False,
     source: FakeSource | None = None,
     interval: float = 2.0,
+    show_kthreads: bool = False,
+    action_log: ActionLog | None = None,
 ) -> tuple[VdsoApp, FakeSource, FakeHelper]:
     src = source if source is not None else FakeSource()
     fh = FakeHelper(src, setuid=setuid)
-    app = VdsoApp(src, fh if helper else None, read_only=read_only, interval=interval, live=live)
+    app = VdsoApp(
+        src,
+        fh if helper else None,
+        read_only=read_only,
+        interval=interval,
+        live=live,
+        show_kthreads=show_kthreads,
+        action_log=action_log,
+    )
     # Notifications must outlive a slow test step on a loaded machine: the
     # tests read what is shown, not what expired while they waited.
     app.NOTIFICATION_TIMEOUT = 3600  # type: ignore[misc]

@@ -84,13 +84,26 @@ def block_at(base: int) -> VdsoBlock:
 
 
 def make_process(
-    pid: int, kind: str = "normal", *, command: str | None = None, user: str | None = None
+    pid: int,
+    kind: str = "normal",
+    *,
+    command: str | None = None,
+    user: str | None = None,
+    cmdline: str | None = None,
 ) -> ProcessVdso:
     user = user or USERS[pid % len(USERS)]
     uid = 0 if user == "root" else 1000 + USERS.index(user) if user in USERS else 1000
     command = command or COMMANDS[pid % len(COMMANDS)]
+    if cmdline is None:
+        cmdline = "" if kind in ("kthread", "zombie") else f"/usr/bin/{command}"
     common = dict(
-        pid=pid, ppid=max(1, pid // 3), command=command, user=user, uid=uid, threads=1 + pid % 4
+        pid=pid,
+        ppid=max(1, pid // 3),
+        command=command,
+        user=user,
+        uid=uid,
+        threads=1 + pid % 4,
+        cmdline=cmdline,
     )
     if kind == "kthread":
         return ProcessVdso(**common, visibility=Visibility.KERNEL_THREAD)  # type: ignore[arg-type]
@@ -144,8 +157,26 @@ DEMO: tuple[tuple[int, str, str, str], ...] = (
 )
 
 
+DEMO_CMDLINES = {
+    1: "/sbin/init splash",
+    412: "sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups",
+    977: "postgres: 16/main: checkpointer",
+    1203: "-bash",
+    1311: "/usr/lib/wine/wine-preloader C:\\Program Files\\app.exe",
+    1420: "/usr/local/bin/criu-restored --images-dir /srv/dump/4242",
+    1533: "./subject-x86_64 --loop",
+    1640: "/bin/static-busybox sh",
+    2048: "python3 -m http.server 8000",
+    2211: "nginx: worker process",
+    3001: "vim README.md",
+}
+
+
 def demo_processes() -> list[ProcessVdso]:
-    return [make_process(pid, kind, command=cmd, user=user) for pid, kind, cmd, user in DEMO]
+    return [
+        make_process(pid, kind, command=cmd, user=user, cmdline=DEMO_CMDLINES.get(pid))
+        for pid, kind, cmd, user in DEMO
+    ]
 
 
 def many_processes(n: int) -> list[ProcessVdso]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -12,10 +13,28 @@ import pytest
 from rich.console import Console
 from textual.command import CommandPalette
 from textual.events import Key
-from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Static
+from textual.widgets import (
+    Button,
+    Checkbox,
+    Input,
+    Label,
+    OptionList,
+    RadioButton,
+    RadioSet,
+    Static,
+)
+from textual.widgets.data_table import ColumnKey
 
 from tui.conftest import fake_app, notes, press, settle, wait_until
-from tui.fakes import FakeHelper, FakeSource, base_for, make_process, many_processes
+from tui.fakes import (
+    FakeHelper,
+    FakeSource,
+    base_for,
+    demo_processes,
+    make_process,
+    many_processes,
+)
+from vdsotui.actionlog import ActionLog
 from vdsotui.helper_client import (
     Check,
     HelperClient,
@@ -25,9 +44,17 @@ from vdsotui.helper_client import (
     RemapResult,
 )
 from vdsotui.model import ProcessVdso, VdsoType
+from vdsotui.tui import columns as cols
 from vdsotui.tui import keymap
-from vdsotui.tui.dialogs import ExportDialog, IntervalDialog, RemapDialog, RetryDialog
+from vdsotui.tui.dialogs import (
+    ChoiceDialog,
+    ExportDialog,
+    IntervalDialog,
+    RemapDialog,
+    RetryDialog,
+)
 from vdsotui.tui.help import HelpScreen
+from vdsotui.tui.logscreen import LogScreen
 from vdsotui.tui.panels import DetailPane, FactsBar, LayoutsPanel, StatusLine
 
 SIZE = (120, 40)
@@ -51,8 +78,15 @@ async def test_first_scan_fills_table_and_header() -> None:
     app, src, _ = fake_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert app.table.row_count == len(src.procs) == 13
+        # Kernel threads are hidden at start, as in htop; K shows them.
+        assert len(src.procs) == 13 and app.table.row_count == 12
+        assert app.table.shown_pids == sorted(set(src.procs) - {2})
+        assert "13 processes · 12 shown" in status(app) and "1 kthread hidden" in status(app)
+        await press(pilot, "K")
         assert app.table.shown_pids == sorted(src.procs)
+        assert "hidden" not in status(app)
+        await press(pilot, "K")
+        assert 2 not in app.table.shown_pids
         facts = text_of(app.query_one(FactsBar))
         assert "6.18.44-fake" in facts and "no (stock fallbacks)" in facts
         assert "i386 x86_64" in facts and "ready" in facts
@@ -100,7 +134,7 @@ async def test_changed_cells_are_redrawn() -> None:
         line = table.render_line(y).text
         assert f"{new.base:x}" in line and "moved proxy" in line
         assert table.render_line(y + 1).text == before
-        await press(pilot, "down", "down", "down", "down", "down")
+        await press(pilot, "down", "down", "down", "down")
         assert table.selected_pid == 1311
         assert "moved proxy" in table.render_line(y).text
 
@@ -122,7 +156,7 @@ async def test_cursor_stays_on_process_through_sort() -> None:
         assert users == sorted(users, reverse=True)
         await press(pilot, "less_than_sign")  # back to PID, still reversed
         assert app.table.sort_column == "pid"
-        assert app.table.shown_pids == sorted(app.table.procs, reverse=True)
+        assert app.table.shown_pids == sorted(set(app.table.procs) - {2}, reverse=True)
         assert app.table.selected_pid == 1420
         assert "PID▼" in status(app)
 
@@ -142,7 +176,7 @@ async def test_filter_keeps_cursor_and_escape_clears() -> None:
         await press(pilot, "enter")
         assert app.table.has_focus
         await press(pilot, "escape")
-        assert app.table.row_count == 13 and app.table.selected_pid == 1420
+        assert app.table.row_count == 12 and app.table.selected_pid == 1420
 
 
 async def test_keys_typed_right_after_slash_reach_the_filter() -> None:
@@ -178,21 +212,153 @@ async def test_filter_syntax_and_errors() -> None:
             ("mode:i386", [1311]),
             ("type:i386", [1311, 1533]),
             ("user:bob", [1777, 2048]),
-            ("!^(1|2) root", [1, 2]),
+            ("~^(1|412)\\sroot", [1, 412]),
+            ("user:~^(bob|www)", [1777, 2048, 2211]),
+            ("alice !state:ok", [1420, 1533, 1640]),
+            ("!alice !root !bob", [977, 2211]),
             ("alice state:ok", [1203, 1311, 3001]),
         ]:
             box.value = text
             await settle(pilot)
             assert app.table.shown_pids == expected, text
-        box.value = "!(unclosed"
+        box.value = "~(unclosed"
         await settle(pilot)
-        assert "filter error: bad regular expression" in status(app)
+        line = status(app).strip()
+        assert "filter error: `~(unclosed`: bad regular expression: missing )" in line
+        assert "\n" not in line
         assert box.has_class("-invalid")
         # The last good filter stays applied while the text is invalid.
         assert app.table.shown_pids == [1203, 1311, 3001]
         box.value = "pid:abc"
         await settle(pilot)
         assert "a pid is a number" in status(app)
+
+
+async def test_bang_means_not() -> None:
+    """Issue 15: `!kworker` used to show only the kworkers (a regex); now
+    `!` leaves out what the word matches."""
+    procs = [
+        *demo_processes(),
+        make_process(5001, "kthread", command="kworker/0:1"),
+        make_process(5002, "kthread", command="kworker/1:0"),
+    ]
+    app, _, _ = fake_app(source=FakeSource(procs))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "K")  # kworkers are kernel threads: shown now
+        await press(pilot, "slash", *"!kworker")
+        shown = app.table.shown_pids
+        assert 5001 not in shown and 5002 not in shown
+        assert len(shown) == len(procs) - 2
+        await press(pilot, *" command:~^systemd$")
+        assert app.table.shown_pids == [1]
+        for bad, why in [
+            ("!", "`!` must be followed by what to leave out"),
+            ("~", "`~`: `~` must be followed by a regular expression"),
+            ("!~[", "`~[`: bad regular expression: unterminated character set"),
+        ]:
+            app.query_one("#filter", Input).value = bad
+            await settle(pilot)
+            assert f"filter error: {why}" in status(app), status(app)
+            assert app.table.shown_pids == [1]  # the last good filter stays
+
+
+async def test_a_late_change_never_filters_behind_a_hidden_box() -> None:
+    """Issue 15: the box showed text while the table was unfiltered, or the
+    other way round. A Changed still on its way when Esc hid the box must
+    not filter the table; each change applies the value it carries."""
+    app, _, _ = fake_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        box = app.query_one("#filter", Input)
+        await press(pilot, "slash", *"alice")
+        assert len(app.table.shown_pids) == 6
+        await press(pilot, "escape")
+        assert not box.display and box.value == "" and app.table.row_count == 12
+        # The change for the last key typed arrives after Esc (a loaded machine).
+        box.post_message(Input.Changed(box, "alice"))
+        await settle(pilot)
+        assert app.table.row_count == 12 and app.text_filter is None
+        assert "filter" not in status(app)
+        # While the box is shown, each change applies the value it carries.
+        await press(pilot, "slash", *"bob")
+        box.post_message(Input.Changed(box, "bo"))
+        box.post_message(Input.Changed(box, "bob"))
+        await settle(pilot)
+        assert app.table.shown_pids == [1777, 2048] and box.value == "bob"
+        assert "filter bob" in status(app)
+
+
+async def test_htop_view_toggles_and_user_filter() -> None:
+    """Issue 15: K shows kernel threads (hidden at start), v shows only
+    processes with a vdso, u picks one user; all combine with the filter."""
+    app, src, _ = fake_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        everything = sorted(src.procs)
+        assert app.table.shown_pids == [p for p in everything if p != 2]
+        await press(pilot, "v")
+        with_vdso = [1, 412, 1203, 1311, 1420, 1533, 2048, 2211, 3001]
+        assert app.table.shown_pids == with_vdso
+        assert "vdso only" in status(app)
+        await press(pilot, "u")
+        assert isinstance(app.screen, ChoiceDialog)
+        users = app.screen.query_one(OptionList)
+        labels = [str(users.get_option_at_index(i).prompt) for i in range(users.option_count)]
+        assert labels == [
+            "all users",
+            "alice  (6)",
+            "bob  (2)",
+            "postgres  (1)",
+            "root  (3)",
+            "www-data  (1)",
+        ]
+        await press(pilot, "down", "down", "enter")  # bob
+        assert not isinstance(app.screen, ChoiceDialog)
+        assert app.table.shown_pids == [2048]  # bob's zombie has no vdso
+        assert "user bob · vdso only" in status(app)
+        await press(pilot, "v")
+        assert app.table.shown_pids == [1777, 2048]
+        await press(pilot, "slash", *"!python", "enter")
+        assert app.table.shown_pids == [1777]
+        await press(pilot, "escape")
+        await press(pilot, "u", "escape")  # cancelled: still bob
+        assert app.table.shown_pids == [1777, 2048]
+        await press(pilot, "u")
+        assert app.screen.query_one(OptionList).highlighted == 2  # bob, where it was
+        await press(pilot, "home", "enter")  # all users
+        await press(pilot, "K")
+        assert app.table.shown_pids == everything
+        assert "user" not in status(app) and "hidden" not in status(app)
+
+
+async def test_command_column_tells_same_names_apart() -> None:
+    """Issue 15: three python3 rows are told apart by their command lines."""
+    procs = [
+        *demo_processes(),
+        make_process(4001, command="python3", cmdline="python3 -m http.server 8080"),
+        make_process(4002, command="python3", cmdline="/usr/bin/python3 /opt/app/worker.py"),
+        make_process(4003, "kthread", command="kworker/u8:2"),
+    ]
+    app, _, _ = fake_app(source=FakeSource(procs), show_kthreads=True)
+    async with app.run_test(size=(250, 40)) as pilot:
+        await settle(pilot)
+        assert app.table.columns[ColumnKey("cmdline")].label.plain == "COMMAND"
+        lines = {
+            pid: app.table.render_line(app.table.shown_pids.index(pid) + 1).text
+            for pid in (2048, 4001, 4002, 4003)
+        }
+        assert "python3 -m http.server 8000" in lines[2048]
+        assert "python3 -m http.server 8080" in lines[4001]
+        assert "/usr/bin/python3 /opt/app/worker.py" in lines[4002]
+        assert "[kworker/u8:2]" in lines[4003]  # a kernel thread, named as htop does
+        app.table.select_pid(4002)
+        await settle(pilot)
+        assert "/usr/bin/python3 /opt/app/worker.py" in text_of(
+            app.query_one("#detail-body", Static)
+        )
+        await press(pilot, "slash", *"worker.py")
+        assert app.table.shown_pids == [4002]
 
 
 async def test_cursor_moves_on_when_row_vanishes() -> None:
@@ -510,7 +676,7 @@ async def test_tagged_rows_move_together() -> None:
     app, src, _fh = fake_app()
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await settle(pilot)
-        for pid in (1203, 2048, 2):  # 2 is a kernel thread: skipped, with a reason
+        for pid in (1203, 2048, 977):  # 977 is not ours to read: skipped, with a reason
             app.table.select_pid(pid)
             await press(pilot, "space")
         await press(pilot, "m")
@@ -519,7 +685,7 @@ async def test_tagged_rows_move_together() -> None:
         assert dialog.query_one("#remap-addr", Input).disabled
         plan = text_of(dialog.query_one("#remap-plan-body", Static))
         assert "1203 (bash)" in plan and "2048 (python3)" in plan
-        assert any("Skipped 2 (kthreadd): kthread: there is no vdso" in n for n in notes(app))
+        assert any("Skipped 977 (postgres): not visible: there is no vdso" in n for n in notes(app))
         await pilot.click("#remap-confirm")
         await settle(pilot)
         assert src.procs[1203].moved and src.procs[2048].moved
@@ -849,6 +1015,78 @@ async def test_export_json(tmp_path: Path) -> None:
         assert any("Cannot write" in n and "No such file or directory" in n for n in notes(app))
 
 
+async def test_action_log_keeps_every_move_refusal_and_death(tmp_path: Path) -> None:
+    """Issue 15: every move, switch, refusal and death goes to an append-only
+    log, on disk as soon as it happened; L shows it."""
+    log_path = tmp_path / "state" / "vdsotui" / "actions.log"
+    log_path.parent.mkdir(parents=True)
+    log_path.write_text('{"time": "earlier", "action": "move"}\n')  # kept: only appended to
+    app, _, fh = fake_app(action_log=ActionLog(log_path))
+    fh.busy_runs[2048] = 1
+    fh.die_on_run.add(1311)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        app.table.select_pid(1203)
+        await press(pilot, "m")
+        app.screen.query_one("#remap-addr", Input).value = "0x7f0000000000"
+        await press(pilot, "enter", "ctrl+y")
+        app.table.select_pid(2048)
+        await press(pilot, "m", "ctrl+y")  # EBUSY: refused, retry offered
+        assert isinstance(app.screen, RetryDialog)
+        await press(pilot, "ctrl+y")
+        app.table.select_pid(1311)
+        await press(pilot, "t")
+        app.screen.query_one("#remap-force", Checkbox).value = True
+        await settle(pilot)
+        await press(pilot, "ctrl+y")
+        await wait_until(pilot, lambda: any("target gone" in n for n in notes(app)))
+        # On disk while the console still runs: nothing waits for a clean exit.
+        lines = log_path.read_text().splitlines()
+        assert lines[0] == '{"time": "earlier", "action": "move"}'
+        got = [json.loads(line) for line in lines[1:]]
+        assert [(e["action"], e["pid"], e["result"], e["code"]) for e in got] == [
+            ("move", 1203, "done", None),
+            ("move", 2048, "refused", "EBUSY"),
+            ("move", 2048, "done", None),
+            ("switch", 1311, "done", None),
+            ("switch", 1311, "died", None),
+        ]
+        assert got[0]["request"] == "--addr 0x7f0000000000"
+        assert got[0]["stop_ns"] == 812345 and got[0]["command"] == "bash"
+        assert got[3]["request"] == "--auto --type x86_64 --no-proxy --force"
+        assert "did not stop within 1000 ms" in got[1]["message"]
+        assert "exited" in got[4]["message"] and "forced switch" in got[4]["message"]
+        assert all(e["time"].endswith("+00:00") for e in got)
+        await press(pilot, "L")
+        assert isinstance(app.screen, LogScreen)
+        body = text_of(app.screen.query_one("#log-body", Static))
+        assert str(log_path) in body and "1 unreadable lines skipped" in body
+        for word in ("--addr 0x7f0000000000", "EBUSY", "died", "0.81 ms", "wine-preloader"):
+            assert word in body, word
+        await press(pilot, "L")
+        assert not isinstance(app.screen, LogScreen)
+
+
+async def test_action_log_and_export_live_under_xdg() -> None:
+    app, _, _ = fake_app()
+    state = Path(os.environ["XDG_STATE_HOME"])
+    assert app.action_log.path == state / "vdsotui" / "actions.log"
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        await press(pilot, "L")
+        body = text_of(app.screen.query_one("#log-body", Static))
+        assert "No move, switch or refusal yet." in body
+        await press(pilot, "escape", "greater_than_sign", "e")
+        dialog = app.screen
+        assert isinstance(dialog, ExportDialog)
+        out = Path(dialog.query_one("#value-input", Input).value)
+        assert out == Path(os.environ["XDG_DATA_HOME"]) / "vdsotui" / "export.json"
+        await press(pilot, "enter")
+        doc = json.loads(out.read_text())
+        assert doc["sort"] == {"column": "USER", "key": "user", "reverse": False}
+        assert doc["view"] == {"kernel_threads": False, "vdso_only": False, "user": None}
+
+
 async def test_help_screen_lists_every_key() -> None:
     app, _, _ = fake_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -875,6 +1113,93 @@ async def test_command_palette_runs_actions() -> None:
         await press(pilot, "enter")
         assert not isinstance(app.screen, CommandPalette)
         assert app.paused
+
+
+async def test_palette_sorts_by_each_column() -> None:
+    """Issue 15: the command palette offers "Sort by X" for every column."""
+    app, _, _ = fake_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        for c in cols.COLUMNS:
+            assert f"Sort by {c.label}" in titles
+        await press(pilot, "ctrl+p")
+        await press(pilot, *"Sort by BASE")
+        await pilot.pause(0.3)
+        await press(pilot, "enter")
+        assert not isinstance(app.screen, CommandPalette)
+        assert app.table.sort_column == "base" and "BASE▲" in status(app)
+
+
+async def test_htop_function_keys() -> None:
+    """Issue 15: F1 help, F4 filter, F5 tree, F6 a sort menu, F10 quit, all
+    from the key table; F9 (htop's kill) is not bound, and help says why."""
+    app, _, fh = fake_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        bound = {k for k in app._bindings.key_to_bindings}
+        for key in ("f1", "f3", "f4", "f5", "f6", "f10"):
+            assert key in bound, key
+        assert "f9" not in bound
+        await press(pilot, "f1")
+        assert isinstance(app.screen, HelpScreen)
+        body = text_of(app.screen.query_one("#help-body", Static))
+        assert "F9 k" in body and "vdsotui never sends a signal" in body
+        assert "T F5" in body and "q F10" in body
+        await press(pilot, "escape")
+        # F4 and the keys right after it: the filter box.
+        for ch in ("f4", *"bob"):
+            app.post_message(Key(ch, None if ch == "f4" else ch))
+        await settle(pilot)
+        assert app.query_one("#filter", Input).value == "bob"
+        assert app.table.shown_pids == [1777, 2048]
+        await press(pilot, "escape", "f5")
+        assert app.table.tree_view and "tree" in status(app)
+        await press(pilot, "f5")
+        assert not app.table.tree_view
+        await press(pilot, "f6")
+        assert isinstance(app.screen, ChoiceDialog)
+        menu = app.screen.query_one(OptionList)
+        labels = [str(menu.get_option_at_index(i).prompt) for i in range(menu.option_count)]
+        assert labels == [c.label for c in cols.COLUMNS]
+        assert menu.highlighted == 0  # PID, the current sort
+        await press(pilot, *["down"] * labels.index("USER"), "enter")
+        assert app.table.sort_column == "user" and "USER▲" in status(app)
+        await press(pilot, "f6", "escape")
+        assert app.table.sort_column == "user"
+        await press(pilot, "f9")
+        assert app.screen_stack[1:] == [] and not [c for c in fh.calls if c[0] == "remap"]
+        await press(pilot, "f10")
+        assert not app.is_running
+
+
+async def test_search_moves_the_cursor_and_hides_nothing() -> None:
+    app, _, _ = fake_app()
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        app.table.select_pid(412)
+        for ch in ("f3", *"alice"):  # a burst: every key reaches the box
+            app.post_message(Key(ch, None if ch == "f3" else ch))
+        await settle(pilot)
+        box = app.query_one("#search", Input)
+        assert box.has_focus and box.value == "alice"
+        assert app.table.selected_pid == 1203 and app.table.row_count == 12
+        await press(pilot, "f3")
+        assert app.table.selected_pid == 1311
+        await press(pilot, "f3", "f3", "f3", "f3")
+        assert app.table.selected_pid == 3001
+        await press(pilot, "f3")
+        assert app.table.selected_pid == 1203  # round again from the top
+        box.value = "nosuchthing"
+        await settle(pilot)
+        assert box.has_class("-invalid") and box.border_subtitle == "no row matches"
+        assert app.table.selected_pid == 1203
+        box.value = "~("
+        await settle(pilot)
+        assert "bad regular expression" in str(box.border_subtitle)
+        await press(pilot, "escape")
+        assert not box.display and app.table.has_focus
+        assert app.table.selected_pid == 1203 and app.table.row_count == 12
 
 
 async def test_detail_and_layouts_toggle() -> None:
@@ -905,11 +1230,11 @@ async def test_held_arrow_key_reads_only_where_the_cursor_rests() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         shows = [c for c in fh.calls if c[0] == "show"]
-        await pilot.press(*["down"] * 8)  # no pause between the keys
+        await pilot.press(*["down"] * 7)  # no pause between the keys
         await settle(pilot)
         new = [c for c in fh.calls if c[0] == "show"][len(shows) :]
-        assert new[-1][1]["pid"] == app.table.selected_pid == app.table.shown_pids[8]
-        assert len(new) < 8
+        assert new[-1][1]["pid"] == app.table.selected_pid == app.table.shown_pids[7]
+        assert len(new) < 7
         assert f"{app.table.selected_pid} " in text_of(app.query_one("#detail-body", Static))
 
 
@@ -1056,3 +1381,18 @@ async def test_read_only_footer_offers_no_move_or_type(read_only: bool) -> None:
         assert ("move" in shown) is (not read_only)
         assert ("switch_type" in shown) is (not read_only)
         assert "quit" in shown and "help" in shown
+
+
+@pytest.mark.parametrize("read_only", [False, True])
+async def test_footer_at_80_columns_shows_help_and_quit(read_only: bool) -> None:
+    """Issue 15: at 80x24 the footer shows `? Help` and `q Quit` whole."""
+    from textual.widgets._footer import FooterKey
+
+    app, _, _ = fake_app(read_only=read_only)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        keys = {k.action: k for k in app.screen.query(FooterKey)}
+        for action, text in (("help", "? Help"), ("quit", "q Quit"), ("sort_menu", "F6 Sort")):
+            k = keys[action]
+            assert f"{k.key_display} {k.description}" == text
+            assert k.region.width > 0 and k.region.right <= 80, (action, k.region)

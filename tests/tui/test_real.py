@@ -5,6 +5,7 @@ refusals and a non-setuid install are explained to real users."""
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -100,6 +101,15 @@ async def test_real_move_through_dialog(setuid_helper: Path) -> None:
                 f"Moved vdso of {s.pid}" in n and f"proxy left at {old_base:#x}" in n
                 for n in notes(app)
             ), notes(app)
+            # In the action log, under XDG_STATE_HOME, while the console runs.
+            log = Path(os.environ["XDG_STATE_HOME"]) / "vdsotui" / "actions.log"
+            assert app.action_log.path == log
+            (entry,) = [json.loads(line) for line in log.read_text().splitlines()]
+            assert entry["action"] == "move" and entry["pid"] == s.pid
+            assert entry["result"] == "done" and entry["code"] is None
+            assert entry["request"] == "--auto" and entry["command"] == "subject-x86_64"
+            assert isinstance(entry["stop_ns"], int) and entry["stop_ns"] > 0
+            assert f"proxy left at {old_base:#x}" in entry["message"]
         s.assert_healthy()
 
 

@@ -96,10 +96,10 @@ def test_vdsotui_in_tmux(term: Terminal, setuid_helper: Path) -> None:  # noqa: 
         term.start([str(VDSOTUI), "--helper", str(setuid_helper), "--interval", "1"])
         screen = term.wait_for(lambda sc: "processes" in sc and "helper ready" in sc)
         assert f"kernel {os.uname().release}" in screen
-        assert "PID" in screen and "COMMAND" in screen and "STATE" in screen
+        assert "PID" in screen and "COMM" in screen and "STATE" in screen
         # Filter down to the subject, as a person would.
         term.keys("/")
-        term.wait_for("filter: text, 1234")  # a person types once the box is there
+        term.wait_for("filter: text 1234")  # a person types once the box is there
         term.keys(f"pid:{s.pid}", literal=True)
         term.keys("Enter")
         screen = term.wait_for(lambda sc: "1 shown" in sc and bool(row_of(sc, s.pid)))

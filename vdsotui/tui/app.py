@@ -8,9 +8,10 @@ a worker, one at a time; the next one is armed only when the last finished.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -23,6 +24,8 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input
 
+from vdsotui.actionlog import ActionLog, Entry, data_dir
+from vdsotui.actionlog import now as log_time
 from vdsotui.helper_client import (
     HelperClient,
     HelperError,
@@ -41,11 +44,14 @@ from vdsotui.tui.dialogs import (
     IntervalDialog,
     RemapDialog,
     RetryDialog,
+    sort_dialog,
+    user_dialog,
 )
 from vdsotui.tui.explain import explain_error, summarize_result
-from vdsotui.tui.filtering import FilterError
+from vdsotui.tui.filtering import Filter, FilterError
 from vdsotui.tui.filtering import parse as parse_filter
 from vdsotui.tui.help import HelpScreen
+from vdsotui.tui.logscreen import LogScreen
 from vdsotui.tui.panels import (
     Detail,
     DetailPane,
@@ -56,7 +62,7 @@ from vdsotui.tui.panels import (
 )
 from vdsotui.tui.table import ApplyStats, ProcessTable
 
-DEFAULT_EXPORT = "vdsotui-export.json"
+EXPORT_NAME = "export.json"  # in the XDG data directory unless the user says otherwise
 # A target that dies this soon after a move or switch most likely died of it.
 WATCH_SECONDS = 5.0
 WATCH_SCANS = (0.5, 1.5, 3.0, WATCH_SECONDS)  # extra scans that look for it
@@ -88,7 +94,9 @@ class VdsoApp(App[None]):
         interval: float = 2.0,
         *,
         live: bool = True,
-        export_path: str = DEFAULT_EXPORT,
+        export_path: str | None = None,
+        show_kthreads: bool = False,
+        action_log: ActionLog | None = None,
     ) -> None:
         super().__init__()
         self.source = source
@@ -96,7 +104,9 @@ class VdsoApp(App[None]):
         self.read_only = read_only
         self.interval = interval
         self.live = live
-        self.export_path = export_path
+        self.export_path = export_path or str(data_dir() / EXPORT_NAME)
+        self.action_log = action_log if action_log is not None else ActionLog()
+        self._log_error_shown = False
         self.paused = False
         self.facts: KernelFacts | None = None
         self.helper_status: HelperStatus | None = None
@@ -106,6 +116,11 @@ class VdsoApp(App[None]):
         self.last_apply: ApplyStats | None = None
         self.following: int | None = None
         self.filter_error: str | None = None
+        # What the table shows: the typed filter and the htop-like toggles.
+        self.text_filter: Filter | None = None
+        self.show_kthreads = show_kthreads
+        self.vdso_only = False
+        self.only_user: str | None = None
         self.scan_errors = 0
         self._scanning = False
         self._rescan_wanted = False
@@ -143,7 +158,11 @@ class VdsoApp(App[None]):
                 yield DetailPane(id="detail")
                 yield LayoutsPanel(id="layouts")
         yield Input(
-            placeholder="filter: text, 1234, user:NAME, mode:i386, state:moved, !regex", id="filter"
+            placeholder="filter: text 1234 user:NAME mode:i386 state:moved ~regex !not", id="filter"
+        )
+        yield Input(
+            placeholder="search: same words as the filter · F3 next · Enter or Esc closes",
+            id="search",
         )
         yield Footer()
 
@@ -152,7 +171,9 @@ class VdsoApp(App[None]):
         return self.query_one("#table", ProcessTable)
 
     def on_mount(self) -> None:
+        self._refilter()
         self.query_one("#filter", Input).display = False
+        self.query_one("#search", Input).display = False
         self.query_one(DetailPane).border_title = "detail"
         self.query_one(LayoutsPanel).border_title = "layouts (vdso_info)"
         self.table.focus()
@@ -209,7 +230,8 @@ class VdsoApp(App[None]):
                 shown=t.row_count,
                 tagged=len(t.tags),
                 sort_label=label,
-                filter_text=t.row_filter.text if t.row_filter else None,
+                filter_text=self.text_filter.text if self.text_filter else None,
+                view=self._view_words(),
                 filter_error=self.filter_error,
                 paused=self.paused,
                 live=self.live,
@@ -218,6 +240,39 @@ class VdsoApp(App[None]):
                 scan_seconds=self.last_scan.seconds if self.last_scan else None,
             )
         )
+
+    def _view_words(self) -> str:
+        """What the toggles hide, for the status line ("" when nothing is)."""
+        words = []
+        if self.only_user is not None:
+            words.append(f"user {self.only_user}")
+        if self.vdso_only:
+            words.append("vdso only")
+        if not self.show_kthreads:
+            n = sum(p.visibility is Visibility.KERNEL_THREAD for p in self.table.procs.values())
+            if n:
+                words.append(f"{n} kthread{'s' if n != 1 else ''} hidden")
+        return " · ".join(words)
+
+    def _refilter(self) -> None:
+        """Give the table one filter: the toggles and the typed filter."""
+        tests: list[Callable[[ProcessVdso], bool]] = []
+        if not self.show_kthreads:
+            tests.append(lambda p: p.visibility is not Visibility.KERNEL_THREAD)
+        if self.vdso_only:
+            tests.append(lambda p: p.base is not None)
+        user = self.only_user
+        if user is not None:
+            tests.append(lambda p: p.user == user)
+        if self.text_filter is not None:
+            tests.append(self.text_filter)
+        combined = None
+        if tests:
+            text = self.text_filter.text if self.text_filter else ""
+            combined = Filter(text, lambda p: all(t(p) for t in tests))
+        with self.batch_update():
+            self.table.set_filter(combined)
+        self._show_status()
 
     # -- scanning ---------------------------------------------------------
 
@@ -376,13 +431,73 @@ class VdsoApp(App[None]):
         # while the user types into any input (the filter box included).
         if action == "filter":
             return len(self.screen_stack) == 1 and not isinstance(self.focused, Input)
+        if action == "search":  # F3 in the search box finds the next match
+            search = self.query_one("#search", Input)
+            return len(self.screen_stack) == 1 and (
+                not isinstance(self.focused, Input) or self.focused is search
+            )
         return True
 
     def _show_filter_box(self, shown: bool) -> None:
         # Notifications move up above the box while it is shown: a refusal's
         # reason must be readable without closing the filter first.
         self.query_one("#filter", Input).display = shown
+        if shown:
+            self.query_one("#search", Input).display = False
         self.screen.set_class(shown, "-filtering")
+
+    # -- search (F3): the cursor jumps, no row is hidden -------------------
+
+    def action_search(self) -> None:
+        box = self.query_one("#search", Input)
+        if box.display and box.has_focus:
+            self._search(box.value, after_cursor=True)  # F3 again: the next one
+            return
+        self.query_one("#filter", Input).display = False
+        box.display = True
+        self.screen.set_class(True, "-filtering")
+        self.screen.set_focus(box)
+
+    def _close_search(self) -> None:
+        box = self.query_one("#search", Input)
+        box.value = ""
+        box.display = False
+        self.screen.set_class(self.query_one("#filter", Input).display, "-filtering")
+        self.table.focus()
+
+    def _search(self, text: str, *, after_cursor: bool) -> None:
+        box = self.query_one("#search", Input)
+        try:
+            match = parse_filter(text)
+        except FilterError as exc:
+            box.add_class("-invalid")
+            box.border_subtitle = str(exc)
+            return
+        box.border_subtitle = ""
+        box.remove_class("-invalid")
+        if match is None:
+            return
+        t = self.table
+        order = t.shown_pids
+        if not order:
+            return
+        start = t.cursor_row + (1 if after_cursor else 0)
+        for i in range(len(order)):
+            pid = order[(start + i) % len(order)]
+            if match(t.procs[pid]):
+                t.move_cursor(row=(start + i) % len(order))
+                return
+        box.add_class("-invalid")
+        box.border_subtitle = "no row matches"
+
+    @on(Input.Changed, "#search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        if event.input.display:
+            self._search(event.value, after_cursor=False)
+
+    @on(Input.Submitted, "#search")
+    def _search_submitted(self, event: Input.Submitted) -> None:
+        self._close_search()
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
@@ -396,22 +511,29 @@ class VdsoApp(App[None]):
         box.value = ""
         self._show_filter_box(False)
         self.filter_error = None
-        self.table.set_filter(None)
+        self.text_filter = None
+        self._refilter()
         self.table.focus()
-        self._show_status()
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
+        # The value this event carries, never the box's value read later; and
+        # a hidden box filters nothing: a Changed still on its way when Esc
+        # hid the box must not filter the table behind an empty box.
+        self._apply_filter_text(event.value if event.input.display else "")
+
+    def _apply_filter_text(self, text: str) -> None:
+        box = self.query_one("#filter", Input)
         try:
-            f = parse_filter(event.value)
+            f = parse_filter(text)
         except FilterError as exc:
             self.filter_error = str(exc)
-            event.input.add_class("-invalid")
+            box.add_class("-invalid")
         else:
             self.filter_error = None
-            event.input.remove_class("-invalid")
-            with self.batch_update():
-                self.table.set_filter(f)
+            box.remove_class("-invalid")
+            self.text_filter = f
+            self._refilter()
         self._show_status()
 
     @on(Input.Submitted, "#filter")
@@ -427,6 +549,37 @@ class VdsoApp(App[None]):
             if box.has_focus:
                 event.stop()
                 self.action_clear_filter()
+            elif self.query_one("#search", Input).has_focus:
+                event.stop()
+                self._close_search()
+
+    def action_toggle_kthreads(self) -> None:
+        self.show_kthreads = not self.show_kthreads
+        self._refilter()
+
+    def action_toggle_vdso_only(self) -> None:
+        self.vdso_only = not self.vdso_only
+        self._refilter()
+
+    def action_user_filter(self) -> None:
+        counts: dict[str, int] = {}
+        for p in self.table.procs.values():
+            counts[p.user] = counts.get(p.user, 0) + 1
+
+        def done(user: str | None) -> None:
+            if user is None:
+                return
+            self.only_user = user or None  # ALL_USERS is ""
+            self._refilter()
+
+        self.push_screen(user_dialog(counts, self.only_user), done)
+
+    def action_sort_menu(self) -> None:
+        def done(key: str | None) -> None:
+            if key is not None:
+                self._sort_to(key, self.table.sort_reverse)
+
+        self.push_screen(sort_dialog(self.table.sort_column), done)
 
     def _sort_to(self, column: str, reverse: bool) -> None:
         with self.batch_update():
@@ -529,16 +682,64 @@ class VdsoApp(App[None]):
         rows = [t.procs[pid].to_json() for pid in t.shown_pids]
         doc = {
             "kernel": self.facts.release if self.facts else None,
-            "filter": t.row_filter.text if t.row_filter else None,
-            "sort": {"column": t.sort_column, "reverse": t.sort_reverse},
+            "filter": self.text_filter.text if self.text_filter else None,
+            "view": {
+                "kernel_threads": self.show_kthreads,
+                "vdso_only": self.vdso_only,
+                "user": self.only_user,
+            },
+            # Named as on screen, and by its key (the filter's field names).
+            "sort": {
+                "column": cols.column(t.sort_column).label,
+                "key": t.sort_column,
+                "reverse": t.sort_reverse,
+            },
             "processes": rows,
         }
         try:
+            if path.parent == data_dir():
+                path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             path.write_text(json.dumps(doc, indent=2) + "\n")
         except OSError as exc:
             self.notify(f"Cannot write {path}: {exc.strerror}", title="Export", severity="error")
             return
         self.notify(f"Exported {len(rows)} processes to {path.resolve()}.", title="Export")
+
+    def action_action_log(self) -> None:
+        if not isinstance(self.screen, LogScreen):
+            self.push_screen(LogScreen(self.action_log))
+
+    def _log_action(
+        self,
+        pid: int,
+        command: str,
+        request: RemapRequest,
+        result: str,
+        *,
+        code: str | None = None,
+        message: str = "",
+        stop_ns: int | None = None,
+    ) -> None:
+        try:
+            options = " ".join(request.options())
+        except HelperError as exc:
+            options = str(exc)
+        problem = self.action_log.append(
+            Entry(
+                time=log_time(),
+                action="switch" if request.vdso_type is not None else "move",
+                pid=pid,
+                command=command,
+                request=options,
+                result=result,
+                code=code,
+                message=message,
+                stop_ns=stop_ns,
+            )
+        )
+        if problem and not self._log_error_shown:
+            self._log_error_shown = True  # once: the actions themselves go on
+            self.notify(problem[0].upper() + problem[1:] + ".", title="Log", severity="warning")
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
@@ -553,6 +754,8 @@ class VdsoApp(App[None]):
                     f"key {a.display_keys}",
                     getattr(self, f"action_{a.action}"),
                 )
+        for title, help_text, key in keymap.sort_commands():
+            yield SystemCommand(title, help_text, functools.partial(self._sort_to, key, False))
 
     # -- actions: move and switch -----------------------------------------
 
@@ -652,6 +855,9 @@ class VdsoApp(App[None]):
                 result = await asyncio.to_thread(helper.run, pid, order.request)
             except Exception as exc:  # every failure becomes a notification
                 err = exc if isinstance(exc, HelperError) else HelperError("EIO", repr(exc))
+                self._log_action(
+                    pid, command, order.request, "refused", code=err.code, message=err.message
+                )
                 self.notify(
                     f"{pid} ({command}): " + explain_error(err),
                     title=f"{what} refused",
@@ -663,7 +869,11 @@ class VdsoApp(App[None]):
                 else:
                     self._watch_after(pid, command, what, order.request)
                 continue
-            self.notify(summarize_result(result, command), title=what, timeout=10)
+            summary = summarize_result(result, command)
+            self._log_action(
+                pid, command, order.request, "done", message=summary, stop_ns=result.stop_ns
+            )
+            self.notify(summary, title=what, timeout=10)
             self._watch_after(pid, command, what, order.request)
         self.table.untag_all()
         self.request_scan()
@@ -714,9 +924,13 @@ class VdsoApp(App[None]):
                     if w.request.force
                     else ""
                 )
-                self.notify(
+                words = (
                     f"{pid} ({w.command}) exited {now - w.since:.1f} s after its "
-                    f"{'type switch' if w.request.vdso_type is not None else 'move'}.{why}",
+                    f"{'type switch' if w.request.vdso_type is not None else 'move'}.{why}"
+                )
+                self._log_action(pid, w.command, w.request, "died", message=words)
+                self.notify(
+                    words,
                     title=f"{w.what}: target gone",
                     severity="error",
                     timeout=30,

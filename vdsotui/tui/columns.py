@@ -99,6 +99,16 @@ def _proxies_cell(p: ProcessVdso) -> Cell:
     return (str(n), "yellow" if n else "dim")
 
 
+CMDLINE_WIDTH = 60  # the rest is in the detail pane
+
+
+def _cmdline_cell(p: ProcessVdso) -> Cell:
+    # A kernel thread has no command line: htop shows its name in brackets.
+    if not p.cmdline:
+        return (f"[{p.command}]", "dim")
+    return (p.cmdline[:CMDLINE_WIDTH], _dim_unless_visible(p))
+
+
 def _opt(value: int | None) -> tuple[int, int]:
     # Missing values sort after present ones in ascending order.
     return (0, value) if value is not None else (1, 0)
@@ -109,9 +119,11 @@ COLUMNS: tuple[Column, ...] = (
         "pid", "PID", 8, lambda p: (str(p.pid), _dim_unless_visible(p)), lambda p: p.pid, "right"
     ),
     Column("user", "USER", 8, lambda p: (p.user[:8], _dim_unless_visible(p)), lambda p: p.user),
+    # COMM is the process's name (/proc/PID/comm, 15 bytes), as ps calls it;
+    # COMMAND, last, is its whole command line, as in htop.
     Column(
         "command",
-        "COMMAND",
+        "COMM",
         15,
         lambda p: (p.command[:15], _dim_unless_visible(p, "bold")),
         lambda p: p.command.lower(),
@@ -151,6 +163,7 @@ COLUMNS: tuple[Column, ...] = (
         "right",
     ),
     Column("proxies", "PROXIES", 7, _proxies_cell, lambda p: len(p.proxy_bases), "right"),
+    Column("cmdline", "COMMAND", CMDLINE_WIDTH, _cmdline_cell, lambda p: p.cmdline),
 )
 
 TAG_MARK = "●"

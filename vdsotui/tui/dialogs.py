@@ -14,7 +14,17 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Static
+from textual.widgets import (
+    Button,
+    Checkbox,
+    Input,
+    Label,
+    OptionList,
+    RadioButton,
+    RadioSet,
+    Static,
+)
+from textual.widgets.option_list import Option
 
 from vdsotui.helper_client import HelperClient, HelperError, RemapPlan, RemapRequest
 from vdsotui.interval import parse_interval
@@ -419,3 +429,56 @@ class ExportDialog(ValueDialog):
 
     def check(self, text: str) -> str | None:
         return None if text.strip() else "give a file name"
+
+
+ALL_USERS = ""  # the user list's answer for "every user"
+
+
+class ChoiceDialog(ModalScreen[str | None]):
+    """Pick one of a list (htop's `u` and F6): dismisses with the chosen
+    option's id, or None when cancelled."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(
+        self, title: str, choices: list[tuple[str, str]], current: str | None, dialog_id: str
+    ) -> None:
+        super().__init__(id=dialog_id)
+        self.title_text = title
+        self.choices = choices  # (id, label)
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog small-dialog"):
+            yield Label(Text(self.title_text), classes="dialog-title")
+            yield OptionList(
+                *(Option(Text(label), id=oid) for oid, label in self.choices), id="choice-list"
+            )
+            yield Label("Enter chooses · Esc cancels", classes="hint")
+
+    def on_mount(self) -> None:
+        ol = self.query_one(OptionList)
+        ids = [oid for oid, _ in self.choices]
+        ol.highlighted = ids.index(self.current) if self.current in ids else 0
+        ol.focus()
+
+    @on(OptionList.OptionSelected)
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+def user_dialog(counts: dict[str, int], current: str | None) -> ChoiceDialog:
+    """htop's `u`: one user whose processes alone are shown, or all."""
+    choices = [(ALL_USERS, "all users")]
+    choices += [(user, f"{user}  ({counts[user]})") for user in sorted(counts)]
+    return ChoiceDialog("Show the processes of", choices, current or ALL_USERS, "user-dialog")
+
+
+def sort_dialog(current: str) -> ChoiceDialog:
+    """htop's F6: the sort column, from a list."""
+    from vdsotui.tui.columns import COLUMNS
+
+    return ChoiceDialog("Sort by", [(c.key, c.label) for c in COLUMNS], current, "sort-dialog")

@@ -1,10 +1,17 @@
-"""The filter typed after `/`.
+"""The filter typed after `/` (or F4).
 
-Words must all match (AND). A bare number matches the pid; `pid:`, `user:`,
-`mode:`, `type:` and `state:` restrict a word to one field; any other word is
-looked for, case-insensitively, in the pid, user, command, mode, type and
-state words. A leading `!` makes the whole filter a regular expression
-searched in the same text.
+Words are separated by spaces and must all match (AND):
+
+- a bare number matches the pid;
+- `pid:`, `user:`, `mode:`, `type:`, `state:` and `command:` restrict a word
+  to one field (`pid:`, `mode:` and `type:` match exactly, the others as a
+  substring);
+- any other word is looked for, case-insensitively, in the pid, user,
+  command, mode, type and state words and the command line;
+- `~pattern` is a regular expression instead of a substring, alone or after a
+  field (`user:~^a`); it cannot hold a space (use `\\s`);
+- a leading `!` means "not": `!kworker` hides the kworkers, `!state:ok`
+  shows every process that is not ok.
 """
 
 from __future__ import annotations
@@ -18,15 +25,25 @@ from vdsotui.tui.columns import state_words
 
 FIELDS = ("pid", "user", "mode", "type", "state", "command")
 
+SYNTAX = (
+    "Filter: words must all match. 1234 = that pid; pid:, user:, mode:, type:, state:, "
+    "command: match one field; other words are searched in pid, user, command, mode, type, "
+    "state and the command line. ~pattern is a regular expression (no spaces: use \\s), "
+    "also after a field (user:~^a). !word means not: !kworker hides the kworkers, "
+    "!state:ok shows what is not ok."
+)
+
+Match = Callable[[ProcessVdso], bool]
+
 
 class FilterError(ValueError):
-    """The filter text cannot be understood; the message says why."""
+    """The filter text cannot be understood; the message says why (one line)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Filter:
     text: str
-    match: Callable[[ProcessVdso], bool]
+    match: Match
 
     def __call__(self, p: ProcessVdso) -> bool:
         return self.match(p)
@@ -34,7 +51,7 @@ class Filter:
 
 def _haystack(p: ProcessVdso) -> str:
     vtype = p.vdso_type.label if p.vdso_type is not None else ""
-    return f"{p.pid} {p.user} {p.command} {p.mode.value} {vtype} {state_words(p)}"
+    return f"{p.pid} {p.user} {p.command} {p.mode.value} {vtype} {state_words(p)} {p.cmdline}"
 
 
 def _field(p: ProcessVdso, name: str) -> str:
@@ -52,11 +69,25 @@ def _field(p: ProcessVdso, name: str) -> str:
     return p.command
 
 
-def _word(word: str) -> Callable[[ProcessVdso], bool]:
+def _regex(word: str, pattern: str) -> re.Pattern[str]:
+    if not pattern:
+        raise FilterError(f"`{word}`: `~` must be followed by a regular expression")
+    try:
+        return re.compile(pattern, re.IGNORECASE)
+    except re.error as exc:
+        # re's message is one line ("missing ), unterminated subpattern at
+        # position 0"); say which word it is about.
+        raise FilterError(f"`{word}`: bad regular expression: {exc}") from None
+
+
+def _word(word: str) -> Match:
     name, sep, value = word.partition(":")
     if sep and name in FIELDS:
         if not value:
             raise FilterError(f"`{word}` needs a value after the colon")
+        if value.startswith("~"):
+            rx = _regex(word, value[1:])
+            return lambda p: rx.search(_field(p, name)) is not None
         value = value.lower()
         if name == "pid":
             if not value.isdigit():
@@ -66,6 +97,9 @@ def _word(word: str) -> Callable[[ProcessVdso], bool]:
         if name in ("mode", "type"):
             return lambda p: _field(p, name).lower() == value
         return lambda p: value in _field(p, name).lower()
+    if word.startswith("~"):
+        rx = _regex(word, word[1:])
+        return lambda p: rx.search(_haystack(p)) is not None
     if word.isdigit():
         pid = int(word)
         return lambda p: p.pid == pid
@@ -73,19 +107,22 @@ def _word(word: str) -> Callable[[ProcessVdso], bool]:
     return lambda p: low in _haystack(p).lower()
 
 
+def _term(word: str) -> Match:
+    if not word.startswith("!"):
+        return _word(word)
+    rest = word[1:]
+    if not rest:
+        raise FilterError("`!` must be followed by what to leave out (e.g. !kworker)")
+    if rest.startswith("!"):
+        raise FilterError(f"`{word}`: one `!` is enough")
+    test = _word(rest)
+    return lambda p: not test(p)
+
+
 def parse(text: str) -> Filter | None:
     """None for an empty filter; FilterError for one that cannot work."""
     stripped = text.strip()
     if not stripped:
         return None
-    if stripped.startswith("!"):
-        pattern = stripped[1:]
-        if not pattern:
-            raise FilterError("`!` must be followed by a regular expression")
-        try:
-            rx = re.compile(pattern, re.IGNORECASE)
-        except re.error as exc:
-            raise FilterError(f"bad regular expression: {exc}") from exc
-        return Filter(stripped, lambda p: rx.search(_haystack(p)) is not None)
-    tests = [_word(w) for w in stripped.split()]
+    tests = [_term(w) for w in stripped.split()]
     return Filter(stripped, lambda p: all(t(p) for t in tests))

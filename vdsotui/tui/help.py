@@ -15,7 +15,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from vdsotui.tui.columns import STATE_WORDS
-from vdsotui.tui.keymap import ACTIONS
+from vdsotui.tui.filtering import SYNTAX
+from vdsotui.tui.keymap import ACTIONS, HTOP_KEYS
 
 STATES = tuple(
     (STATE_WORDS[flag], what)
@@ -56,11 +57,13 @@ def help_renderable() -> RenderableType:
     states.add_column()
     for k, d in STATES:
         states.add_row(Text(k), Text(d))
-    filt = Text(
-        "Filter: words must all match. 1234 = that pid; pid:, user:, mode:, type:, state: "
-        "match one field; other words are searched in pid, user, command, mode, type and "
-        "state. Start with ! for a regular expression.",
-    )
+    filt = Text(SYNTAX)
+    htop = Table(box=None, show_header=False, padding=(0, 2))
+    htop.add_column(style="bold cyan", no_wrap=True)
+    htop.add_column(no_wrap=True)
+    htop.add_column()
+    for h in HTOP_KEYS:
+        htop.add_row(Text(h.key), Text(f"htop: {h.in_htop}"), Text(f"here: {h.here}"))
     return Group(
         Text("vdsotui keys", style="bold reverse"),
         keys,
@@ -69,6 +72,12 @@ def help_renderable() -> RenderableType:
         states,
         Text(""),
         filt,
+        Text(""),
+        Text(
+            "Keys htop uses otherwise (the F-keys and u, K, I, F, <, > are as in htop)",
+            style="bold underline",
+        ),
+        htop,
         Text(""),
         Text("Esc, q or ? closes this screen.", style="dim"),
     )

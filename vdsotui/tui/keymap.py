@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from textual.binding import Binding, BindingType
 
+from vdsotui.tui.columns import COLUMNS
+
 
 @dataclass(frozen=True, slots=True)
 class KeyAction:
@@ -40,8 +42,8 @@ _KEY_NAMES = {
     "enter": "Enter",
     "less_than_sign": "<",
     "greater_than_sign": ">",
-    "f1": "F1",
     "ctrl+p": "^p",
+    **{f"f{n}": f"F{n}" for n in range(1, 13)},
 }
 
 ACTIONS: tuple[KeyAction, ...] = (
@@ -52,17 +54,59 @@ ACTIONS: tuple[KeyAction, ...] = (
     KeyAction("space", "toggle_tag", "Tag", "Tag or untag the selected process", "Act"),
     KeyAction("U", "untag_all", "Untag", "Untag every process", "Act", footer=False),
     KeyAction(
-        "slash",
+        "slash,f4",
         "filter",
         "Filter",
-        "Filter the table (text, pid:N, user:, mode:, type:, state:, !regex)",
+        "Filter the table (text, pid:N, user:, mode:, type:, state:, ~regex, !not)",
         "View",
         # Keys typed in the same burst must reach the filter box, not the
         # table: focus has to move before the App forwards the next key.
         priority=True,
     ),
+    KeyAction(
+        "u",
+        "user_filter",
+        "User",
+        "Show only one user's processes (a list of the users seen), as in htop",
+        "View",
+        footer=False,
+    ),
+    KeyAction(
+        "K",
+        "toggle_kthreads",
+        "Kthreads",
+        "Show or hide kernel threads (hidden at start, as in htop)",
+        "View",
+        footer=False,
+    ),
+    KeyAction(
+        "v",
+        "toggle_vdso_only",
+        "vdso only",
+        "Show only processes with a vdso mapped, or every process",
+        "View",
+        footer=False,
+    ),
+    KeyAction(
+        "f3",
+        "search",
+        "Search",
+        "Search: the cursor jumps to the next row that matches (filter syntax); "
+        "F3 again finds the next",
+        "View",
+        footer=False,
+        priority=True,  # as for "/": the keys typed after it go to the box
+    ),
     KeyAction("escape", "clear_filter", "Clear", "Clear the filter", "View", footer=False),
-    KeyAction("greater_than_sign", "sort_next", "Sort", "Sort by the next column", "View"),
+    KeyAction("f6", "sort_menu", "Sort", "Choose the sort column from a list", "View"),
+    KeyAction(
+        "greater_than_sign",
+        "sort_next",
+        "Sort next",
+        "Sort by the next column",
+        "View",
+        footer=False,
+    ),
     KeyAction(
         "less_than_sign",
         "sort_prev",
@@ -73,7 +117,7 @@ ACTIONS: tuple[KeyAction, ...] = (
     ),
     KeyAction("I", "sort_invert", "Invert", "Invert the sort order", "View", footer=False),
     KeyAction(
-        "T",
+        "T,f5",
         "toggle_tree",
         "Tree",
         "Show the processes as a tree by parent (siblings by the sort column)",
@@ -88,7 +132,7 @@ ACTIONS: tuple[KeyAction, ...] = (
         "View",
         footer=False,
     ),
-    KeyAction("d", "toggle_detail", "Detail", "Show or hide the detail pane", "View"),
+    KeyAction("d", "toggle_detail", "Detail", "Show or hide the detail pane", "View", footer=False),
     KeyAction(
         "l",
         "toggle_layouts",
@@ -97,10 +141,22 @@ ACTIONS: tuple[KeyAction, ...] = (
         "View",
         footer=False,
     ),
-    KeyAction("r", "refresh", "Refresh", "Rescan the processes now", "Refresh"),
-    KeyAction("p", "pause", "Pause", "Pause or resume the automatic refresh", "Refresh"),
+    # The footer fits 80 columns with Help and Quit: the rest is on the help
+    # screen and in the palette.
+    KeyAction("r", "refresh", "Refresh", "Rescan the processes now", "Refresh", footer=False),
+    KeyAction(
+        "p", "pause", "Pause", "Pause or resume the automatic refresh", "Refresh", footer=False
+    ),
     KeyAction("i", "interval", "Interval", "Change the refresh interval", "Refresh", footer=False),
     KeyAction("e", "export", "Export", "Export the shown rows as JSON", "Other", footer=False),
+    KeyAction(
+        "L",
+        "action_log",
+        "Log",
+        "Show the action log: every move, switch, refusal and death, with its time",
+        "Other",
+        footer=False,
+    ),
     KeyAction(
         "question_mark,f1", "help", "Help", "Show the keys and what the states mean", "Other"
     ),
@@ -113,23 +169,61 @@ ACTIONS: tuple[KeyAction, ...] = (
         footer=False,
         palette=False,
     ),
-    KeyAction("q", "quit", "Quit", "Quit vdsotui", "Other"),
+    KeyAction("q,f10", "quit", "Quit", "Quit vdsotui", "Other"),
 )
 
 
+@dataclass(frozen=True, slots=True)
+class HtopKey:
+    """A key htop users know that does something else here, or nothing."""
+
+    key: str
+    in_htop: str
+    here: str  # what the key does in vdsotui, and why
+
+
+HTOP_KEYS: tuple[HtopKey, ...] = (
+    HtopKey(
+        "F9 k",
+        "kill",
+        "not offered: vdsotui never sends a signal; m moves the tagged processes",
+    ),
+    HtopKey("t", "tree view", "switch type (T and F5 are the tree): t is what one acts with"),
+    HtopKey("/", "search", "filter, as in less and most TUIs; F3 searches"),
+    HtopKey("e", "environment", "export: a process's environment is not a vdso fact"),
+    HtopKey("l", "lsof", "the layouts panel: open files are not a vdso fact"),
+    HtopKey("m", "merged command", "move: the action this console is for"),
+    HtopKey("p", "program path", "pause the refresh (htop's Z); COMMAND shows the path"),
+    HtopKey("i", "I/O priority", "refresh interval: vdsotui changes no priority"),
+    HtopKey("F2 F7 F8", "setup, nice", "not offered: nothing to set up, no priority to change"),
+)
+
+
+def sort_commands() -> tuple[tuple[str, str, str], ...]:
+    """The palette's "Sort by X", one per column: (title, help, column key)."""
+    return tuple(
+        (f"Sort by {c.label}", f"sort the table by its {c.label} column (F6 lists them)", c.key)
+        for c in COLUMNS
+    )
+
+
 def bindings() -> list[BindingType]:
+    """One binding per key, named as the help screen names it ("F6", not
+    "f6"); the footer shows an action once, by its first key."""
     return [
         Binding(
-            a.keys,
+            key,
             a.action,
             a.label,
-            show=a.footer,
+            show=a.footer and i == 0,
+            key_display=_KEY_NAMES.get(key, key),
             tooltip=a.description,
             priority=a.priority,
         )
         for a in ACTIONS
         # The palette binding is the App's own (ctrl+p); no need to repeat it.
         if a.action != "command_palette"
+        for i, key in enumerate(a.keys.split(","))
     ]
 
 

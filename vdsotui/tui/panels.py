@@ -74,6 +74,7 @@ class StatusFacts:
     sort_label: str
     filter_text: str | None
     filter_error: str | None
+    view: str  # what the toggles hide ("" when nothing)
     paused: bool
     live: bool
     interval: float
@@ -94,6 +95,8 @@ class StatusLine(Static):
         elif s.filter_text:
             t.append(" · filter ")
             t.append(s.filter_text, style="bold cyan")
+        if s.view:
+            t.append(f" · {s.view}", style="cyan")
         if not s.live:
             t.append(" · manual refresh (r)")
         elif s.paused:
@@ -132,6 +135,8 @@ def detail_renderable(d: Detail) -> RenderableType:
     head.append(p.command, style="bold cyan")
     head.append(f"  {p.user}  ppid {p.ppid}  {p.threads} thr")
     parts.append(head)
+    if p.cmdline:
+        parts.append(Text(p.cmdline, style="dim"))
     vt = p.vdso_type.label if p.vdso_type is not None else "-"
     summary = Text(f"mode {p.mode.value}  type {vt}  base {_hex(p.base)}  ")
     summary.append(state_words(p), style="yellow" if p.flags else "green")
