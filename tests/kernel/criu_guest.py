@@ -1,13 +1,22 @@
 """Inside a guest: `criu check`, then dump and restore each test subject.
 
-usage: criu_guest.py CRIU OUT_DIR SUBJECT[:THREADS]...
+usage: criu_guest.py [NAME=]CRIU[,NAME=CRIU...] OUT_DIR SUBJECT[:THREADS]...
 
-For each subject: start it in a session of its own, wait until it runs,
-record its vdso block and mode, `criu dump` it (the dump kills it), `criu
-restore -d` it, and record what came back: alive, heartbeat progress,
-errors, the restored block. Writes OUT_DIR/results.json and each run's
-logs under OUT_DIR/NAME/. The host's test judges the results; this script
-only fails when it cannot run at all. Every subject it started is ended.
+With several CRIU builds (for example patched=...,unpatched=...) every
+subject goes through each of them in turn, under OUT_DIR/NAME/. For each
+subject: start it in a session of its own, wait until it runs, record its
+vdso block, AT_SYSINFO_EHDR and the type of the vdso at that address (its
+ELF header), `criu dump` it (the dump kills it), `criu restore -d` it, and
+record what came back: alive, heartbeat progress, errors, the restored
+block, base and type, and which vdso path CRIU's restore log shows.
+
+The subject `squatter` is a process that replaced its vdso data pages by
+pages of its own (vvar_squatter.py): restoring it puts the vdso text back
+in front of memory that is not the kernel's.
+
+Writes OUT_DIR/results.json and each run's logs. The host's test judges
+the results; this script only fails when it cannot run at all. Every
+subject it started is ended.
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ import ctypes
 import json
 import os
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -33,9 +43,80 @@ def block(pid: int) -> list[str]:
     with open(f"/proc/{pid}/maps") as f:
         for line in f:
             parts = line.split()
-            if len(parts) >= 6 and parts[5] in ("[vdso]", "[vvar]", "[vvar_vclock]"):
+            if len(parts) >= 6 and parts[5] in VDSO_NAMES:
                 lines.append(f"{parts[0]} {parts[5]}")
     return lines
+
+
+AT_SYSINFO_EHDR = 33
+VDSO_NAMES = ("[vdso]", "[vvar]", "[vvar_vclock]")
+SQUATTER = Path(__file__).with_name("vvar_squatter.py")
+
+# What CRIU's restore log says about the vdso (-v4), by the line's text.
+LOG_MARKS = {
+    # the series' restorer (patches 0004 and 0005)
+    "remap_placed": "vdso_remap placed the",
+    "remap_moved": "to the dumped address",
+    "remap_refused": "vdso_remap cannot",
+    # CRIU's own paths: arch_prctl(ARCH_MAP_VDSO_*), mremap, the proxy
+    "arch_prctl": "vDSO at",
+    "remap_inplace": "matches dumpee, remap inplace",
+    "proxy": "mismatches dumpee, generate proxy",
+}
+
+
+def auxv_base(pid: int, wide: bool) -> int | None:
+    """AT_SYSINFO_EHDR of PID; WIDE for a 64-bit process's auxv."""
+    try:
+        data = Path(f"/proc/{pid}/auxv").read_bytes()
+    except OSError:
+        return None
+    fmt = "<QQ" if wide else "<II"
+    for key, val in struct.iter_unpack(fmt, data[: len(data) - len(data) % struct.calcsize(fmt)]):
+        if key == AT_SYSINFO_EHDR:
+            return int(val)
+        if key == 0:
+            break
+    return None
+
+
+def vdso_type(pid: int, base: int | None) -> str | None:
+    """The type of the vdso at BASE in PID, from its ELF header."""
+    if not base:
+        return None
+    try:
+        with open(f"/proc/{pid}/mem", "rb") as f:
+            f.seek(base)
+            head = f.read(20)
+    except OSError:
+        return None
+    if len(head) < 20 or head[:4] != b"\x7fELF":
+        return "not ELF"
+    machine = struct.unpack_from("<H", head, 18)[0]
+    return {(1, 3): "i386", (2, 62): "x86_64", (1, 62): "x32"}.get((head[4], machine), "unknown")
+
+
+def vdso_state(pid: int, mode: str) -> dict[str, object]:
+    base = auxv_base(pid, mode != "i386")
+    return {"block": block(pid), "base": base, "type": vdso_type(pid, base)}
+
+
+def log_marks(path: Path) -> dict[str, list[str]]:
+    """The restore log's vdso lines, by LOG_MARKS key (the line's text)."""
+    try:
+        lines = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return {}
+    found: dict[str, list[str]] = {}
+    for line in lines:
+        for key, text in LOG_MARKS.items():
+            if text not in line:
+                continue
+            # arch_map_vdso's "Mapping native vDSO at", not the series' lines
+            if key == "arch_prctl" and "Mapping " not in line:
+                continue
+            found.setdefault(key, []).append(line.split(": ", 1)[-1].strip())
+    return found
 
 
 def log_tail(path: Path) -> str:
@@ -102,17 +183,16 @@ def end(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
 
 
-def run_one(criu: str, out: Path, spec: str) -> dict[str, object]:
+def start(spec: str, status: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """Start the subject SPEC; return it and its tag."""
     name, _, threads = spec.partition(":")
     tag = name + (f"-t{threads}" if threads else "")
-    work = out / tag
-    images = work / "images"
-    images.mkdir(parents=True)
-    status = Path("/tmp") / f"criu-{tag}.status"
-    args = [str(subject_path(name)), "--status", str(status)]
-    if threads:
-        args += ["--threads", threads]
-    res: dict[str, object] = {"subject": tag}
+    if name == "squatter":
+        args = [sys.executable, str(SQUATTER), str(status)]
+    else:
+        args = [str(subject_path(name)), "--status", str(status)]
+        if threads:
+            args += ["--threads", threads]
     proc = subprocess.Popen(
         args,
         stdin=subprocess.DEVNULL,
@@ -120,14 +200,47 @@ def run_one(criu: str, out: Path, spec: str) -> dict[str, object]:
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
+    return proc, tag
+
+
+def wait_squatter(path: Path, timeout: float) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        with contextlib.suppress(OSError):
+            if path.read_text() == "ready\n":
+                return True
+        time.sleep(0.05)
+    return False
+
+
+def run_one(criu: str, out: Path, spec: str) -> dict[str, object]:
+    tag = spec.replace(":", "-t")
+    work = out / tag
+    images = work / "images"
+    images.mkdir(parents=True)
+    status = Path("/tmp") / f"criu-{tag}.status"
+    status.unlink(missing_ok=True)
+    res: dict[str, object] = {"subject": tag}
+    proc, _ = start(spec, status)
     pid = proc.pid
+    squatter = spec == "squatter"
     try:
-        st = wait_ready(status, 20)
-        if st is None:
-            res["error"] = "subject never got ready"
-            return res
-        res["mode"] = st.mode_name
-        res["block_before"] = block(pid)
+        if squatter:
+            if not wait_squatter(status, 20):
+                res["error"] = "squatter never got ready"
+                return res
+            mode = "x86_64"
+        else:
+            st = wait_ready(status, 20)
+            if st is None:
+                res["error"] = "subject never got ready"
+                return res
+            mode = st.mode_name
+        res["mode"] = mode
+        before = vdso_state(pid, mode)
+        res["block_before"] = before["block"]
+        res["base_before"] = before["base"]
+        res["type_before"] = before["type"]
         dump = subprocess.run(
             [criu, "dump", "-t", str(pid), "-D", str(images), "-o", "dump.log", "-v4"],
             capture_output=True,
@@ -149,18 +262,27 @@ def run_one(criu: str, out: Path, spec: str) -> dict[str, object]:
         )
         res["restore_s"] = round(time.monotonic() - t0, 3)
         res["restore_rc"] = restore.returncode
+        res["log"] = log_marks(images / "restore.log")
         if restore.returncode != 0:
             res["error"] = "restore failed: " + log_tail(images / "restore.log")
             return res
         res["alive"] = alive(pid)
         if not res["alive"]:
             return res
-        res["block_after"] = block(pid)
-        before = read_status(status)
-        after = progress(status, before.heartbeat if before else 0, 200, 20)
-        res["heartbeat_gain"] = (after.heartbeat - before.heartbeat) if after and before else 0
-        res["errors"] = after.errors if after else None
-        res["last_error"] = after.last_error if after else ""
+        after = vdso_state(pid, mode)
+        res["block_after"] = after["block"]
+        res["base_after"] = after["base"]
+        res["type_after"] = after["type"]
+        if squatter:
+            res["alive_after_run"] = alive(pid)
+            return res
+        st_before = read_status(status)
+        st_after = progress(status, st_before.heartbeat if st_before else 0, 200, 20)
+        res["heartbeat_gain"] = (
+            (st_after.heartbeat - st_before.heartbeat) if st_after and st_before else 0
+        )
+        res["errors"] = st_after.errors if st_after else None
+        res["last_error"] = st_after.last_error if st_after else ""
         res["alive_after_run"] = alive(pid)
         return res
     finally:
@@ -171,20 +293,35 @@ def run_one(criu: str, out: Path, spec: str) -> dict[str, object]:
         status.unlink(missing_ok=True)
 
 
+def criu_builds(arg: str) -> dict[str, str]:
+    """NAME=PATH,... (a bare PATH is named "criu")."""
+    builds = {}
+    for item in arg.split(","):
+        name, sep, path = item.partition("=")
+        builds[name if sep else "criu"] = path if sep else name
+    return builds
+
+
 def main() -> int:
     if len(sys.argv) < 4:
         print(__doc__, file=sys.stderr)
         return 2
-    criu, out = sys.argv[1], Path(sys.argv[2])
+    builds, out = criu_builds(sys.argv[1]), Path(sys.argv[2])
     # `criu restore -d` leaves the restored task an orphan: make it ours.
     libc = ctypes.CDLL(None, use_errno=True)
     PR_SET_CHILD_SUBREAPER = 36
     libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    check = subprocess.run([criu, "check"], capture_output=True, text=True, timeout=120)
-    results: dict[str, object] = {
-        "check": {"rc": check.returncode, "output": check.stdout + check.stderr},
-        "subjects": [run_one(criu, out, spec) for spec in sys.argv[3:]],
-    }
+    results: dict[str, object] = {}
+    for name, criu in builds.items():
+        check = subprocess.run([criu, "check"], capture_output=True, text=True, timeout=120)
+        feature = subprocess.run(
+            [criu, "check", "--feature", "vdso_remap"], capture_output=True, text=True, timeout=120
+        )
+        results[name] = {
+            "check": {"rc": check.returncode, "output": check.stdout + check.stderr},
+            "vdso_remap": {"rc": feature.returncode, "output": feature.stdout + feature.stderr},
+            "subjects": [run_one(criu, out / name, spec) for spec in sys.argv[3:]],
+        }
     (out / "results.json").write_text(json.dumps(results, indent=1))
     return 0
 
