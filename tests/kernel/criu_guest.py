@@ -14,7 +14,17 @@ The subject `squatter` is a process that replaced its vdso data pages by
 pages of its own (vvar_squatter.py): restoring it puts the vdso text back
 in front of memory that is not the kernel's.
 
-Writes OUT_DIR/results.json and each run's logs. The host's test judges
+Across kernels, the same OUT_DIR (a directory both guests share) serves
+two boots: `--dump` starts each subject at a fixed pid, dumps it and
+keeps its status file and what it saw beside the images; `--restore`, on
+the other kernel, puts the status files back, restores each image and
+records what came back, as above:
+
+    criu_guest.py --dump CRIUS OUT_DIR SUBJECT...
+    criu_guest.py --restore CRIUS OUT_DIR
+
+Writes OUT_DIR/results.json (results-dump.json, results-restore.json)
+and each run's logs. The host's test judges
 the results; this script only fails when it cannot run at all. Every
 subject it started is ended.
 """
@@ -183,8 +193,13 @@ def end(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
 
 
-def start(spec: str, status: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """Start the subject SPEC; return it and its tag."""
+def set_next_pid(pid: int) -> None:
+    """The next process this pid namespace creates gets PID (if free)."""
+    Path("/proc/sys/kernel/ns_last_pid").write_text(f"{pid - 1}\n")
+
+
+def start(spec: str, status: Path, pid: int | None = None) -> tuple[subprocess.Popen[bytes], str]:
+    """Start the subject SPEC (at PID if given); return it and its tag."""
     name, _, threads = spec.partition(":")
     tag = name + (f"-t{threads}" if threads else "")
     if name == "squatter":
@@ -193,6 +208,8 @@ def start(spec: str, status: Path) -> tuple[subprocess.Popen[bytes], str]:
         args = [str(subject_path(name)), "--status", str(status)]
         if threads:
             args += ["--threads", threads]
+    if pid is not None:
+        set_next_pid(pid)
     proc = subprocess.Popen(
         args,
         stdin=subprocess.DEVNULL,
@@ -293,6 +310,118 @@ def run_one(criu: str, out: Path, spec: str) -> dict[str, object]:
         status.unlink(missing_ok=True)
 
 
+# Cross-kernel subjects start at these pids: free in a freshly booted guest.
+CROSS_PID = 5000
+
+
+def dump_only(criu: str, out: Path, spec: str, pid: int) -> dict[str, object]:
+    """Start SPEC at PID, dump it into OUT/TAG/images; keep its status file."""
+    tag = spec.replace(":", "-t")
+    work = out / tag
+    images = work / "images"
+    images.mkdir(parents=True)
+    status = Path("/tmp") / f"criu-{tag}.status"
+    status.unlink(missing_ok=True)
+    res: dict[str, object] = {"subject": tag, "kernel": os.uname().release}
+    proc, _ = start(spec, status, pid)
+    res["pid"] = proc.pid
+    try:
+        st = wait_ready(status, 20)
+        if st is None:
+            res["error"] = "subject never got ready"
+            return res
+        res["mode"] = st.mode_name
+        before = vdso_state(proc.pid, st.mode_name)
+        res["block_before"] = before["block"]
+        res["base_before"] = before["base"]
+        res["type_before"] = before["type"]
+        dump = subprocess.run(
+            [criu, "dump", "-t", str(proc.pid), "-D", str(images), "-o", "dump.log", "-v4"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        res["dump_rc"] = dump.returncode
+        if dump.returncode != 0:
+            res["error"] = "dump failed: " + log_tail(images / "dump.log")
+            return res
+        proc.wait(timeout=10)
+        (work / "status").write_bytes(status.read_bytes())
+        return res
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        status.unlink(missing_ok=True)
+
+
+def restore_only(criu: str, work: Path, dumped: dict[str, object]) -> dict[str, object]:
+    """Restore what dump_only left in WORK, on this kernel; judge as run_one."""
+    res = dict(dumped)
+    res["restore_kernel"] = os.uname().release
+    images = work / "images"
+    tag = str(dumped["subject"])
+    pid = int(str(dumped["pid"]))
+    mode = str(dumped["mode"])
+    status = Path("/tmp") / f"criu-{tag}.status"
+    status.write_bytes((work / "status").read_bytes())
+    try:
+        t0 = time.monotonic()
+        restore = subprocess.run(
+            [criu, "restore", "-D", str(images), "-d", "-o", "restore.log", "-v4"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        res["restore_s"] = round(time.monotonic() - t0, 3)
+        res["restore_rc"] = restore.returncode
+        res["log"] = log_marks(images / "restore.log")
+        if restore.returncode != 0:
+            res["error"] = "restore failed: " + log_tail(images / "restore.log")
+            return res
+        res["alive"] = alive(pid)
+        if not res["alive"]:
+            return res
+        after = vdso_state(pid, mode)
+        res["block_after"] = after["block"]
+        res["base_after"] = after["base"]
+        res["type_after"] = after["type"]
+        st_before = read_status(status)
+        st_after = progress(status, st_before.heartbeat if st_before else 0, 200, 20)
+        res["heartbeat_gain"] = (
+            (st_after.heartbeat - st_before.heartbeat) if st_after and st_before else 0
+        )
+        res["errors"] = st_after.errors if st_after else None
+        res["last_error"] = st_after.last_error if st_after else ""
+        res["alive_after_run"] = alive(pid)
+        return res
+    finally:
+        end(pid)
+        status.unlink(missing_ok=True)
+
+
+def cross(phase: str, builds: dict[str, str], out: Path, specs: list[str]) -> int:
+    results: dict[str, object] = {}
+    pid = CROSS_PID
+    for name, criu in builds.items():
+        if phase == "--dump":
+            runs = []
+            for spec in specs:
+                runs.append(dump_only(criu, out / name, spec, pid))
+                pid += 100
+        else:
+            dumped = json.loads((out / "results-dump.json").read_text())[name]
+            runs = [
+                restore_only(criu, out / name / str(d["subject"]), d)
+                if d.get("dump_rc") == 0
+                else d
+                for d in dumped
+            ]
+        results[name] = runs
+    (out / f"results-{phase[2:]}.json").write_text(json.dumps(results, indent=1))
+    return 0
+
+
 def criu_builds(arg: str) -> dict[str, str]:
     """NAME=PATH,... (a bare PATH is named "criu")."""
     builds = {}
@@ -303,14 +432,18 @@ def criu_builds(arg: str) -> dict[str, str]:
 
 
 def main() -> int:
-    if len(sys.argv) < 4:
+    argv = sys.argv[1:]
+    phase = argv.pop(0) if argv and argv[0] in ("--dump", "--restore") else None
+    if len(argv) < (2 if phase == "--restore" else 3):
         print(__doc__, file=sys.stderr)
         return 2
-    builds, out = criu_builds(sys.argv[1]), Path(sys.argv[2])
+    builds, out = criu_builds(argv[0]), Path(argv[1])
     # `criu restore -d` leaves the restored task an orphan: make it ours.
     libc = ctypes.CDLL(None, use_errno=True)
     PR_SET_CHILD_SUBREAPER = 36
     libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    if phase:
+        return cross(phase, builds, out, argv[2:])
     results: dict[str, object] = {}
     for name, criu in builds.items():
         check = subprocess.run([criu, "check"], capture_output=True, text=True, timeout=120)
@@ -320,7 +453,7 @@ def main() -> int:
         results[name] = {
             "check": {"rc": check.returncode, "output": check.stdout + check.stderr},
             "vdso_remap": {"rc": feature.returncode, "output": feature.stdout + feature.stderr},
-            "subjects": [run_one(criu, out / name, spec) for spec in sys.argv[3:]],
+            "subjects": [run_one(criu, out / name, spec) for spec in argv[2:]],
         }
     (out / "results.json").write_text(json.dumps(results, indent=1))
     return 0
