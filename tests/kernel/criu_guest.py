@@ -10,6 +10,11 @@ ELF header), `criu dump` it (the dump kills it), `criu restore -d` it, and
 record what came back: alive, heartbeat progress, errors, the restored
 block, base and type, and which vdso path CRIU's restore log shows.
 
+A subject named NAME+moved has its vdso moved live by vdso-helper before
+the dump, which leaves a proxy at the old base that glibc's cached
+pointers still call through; `vdsotui list --json` reports it before the
+dump and after the restore.
+
 The subject `squatter` is a process that replaced its vdso data pages by
 pages of its own (vvar_squatter.py): restoring it puts the vdso text back
 in front of memory that is not the kernel's.
@@ -61,6 +66,9 @@ def block(pid: int) -> list[str]:
 AT_SYSINFO_EHDR = 33
 VDSO_NAMES = ("[vdso]", "[vvar]", "[vvar_vclock]")
 SQUATTER = Path(__file__).with_name("vvar_squatter.py")
+REPO = Path(__file__).resolve().parent.parent.parent
+HELPER = REPO / "helper" / "build" / "vdso-helper"
+VDSOTUI = Path(sys.executable).with_name("vdsotui")
 
 # What CRIU's restore log says about the vdso (-v4), by the line's text.
 LOG_MARKS = {
@@ -198,9 +206,40 @@ def set_next_pid(pid: int) -> None:
     Path("/proc/sys/kernel/ns_last_pid").write_text(f"{pid - 1}\n")
 
 
+def helper_move(pid: int) -> dict[str, object]:
+    """vdso-helper remap --auto: move PID's vdso live, leaving a proxy."""
+    proc = subprocess.run(
+        [str(HELPER), "remap", "--pid", str(pid), "--auto", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    try:
+        out = json.loads(proc.stdout)
+    except ValueError:
+        out = {"error": proc.stdout + proc.stderr}
+    return {"rc": proc.returncode, **out} if isinstance(out, dict) else {"rc": proc.returncode}
+
+
+def scan(pid: int) -> dict[str, object] | None:
+    """The scanner's view of PID (vdsotui list --json --pid)."""
+    proc = subprocess.run(
+        [str(VDSOTUI), "list", "--json", "--pid", str(pid)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    try:
+        procs = json.loads(proc.stdout)["processes"]
+    except (ValueError, KeyError):
+        return {"error": proc.stdout + proc.stderr}
+    return dict(procs[0]) if procs else None
+
+
 def start(spec: str, status: Path, pid: int | None = None) -> tuple[subprocess.Popen[bytes], str]:
     """Start the subject SPEC (at PID if given); return it and its tag."""
     name, _, threads = spec.partition(":")
+    name = name.removesuffix("+moved")
     tag = name + (f"-t{threads}" if threads else "")
     if name == "squatter":
         args = [sys.executable, str(SQUATTER), str(status)]
@@ -231,7 +270,7 @@ def wait_squatter(path: Path, timeout: float) -> bool:
 
 
 def run_one(criu: str, out: Path, spec: str) -> dict[str, object]:
-    tag = spec.replace(":", "-t")
+    tag = spec.replace(":", "-t").replace("+", "-")
     work = out / tag
     images = work / "images"
     images.mkdir(parents=True)
@@ -254,6 +293,9 @@ def run_one(criu: str, out: Path, spec: str) -> dict[str, object]:
                 return res
             mode = st.mode_name
         res["mode"] = mode
+        if spec.endswith("+moved"):
+            res["helper_move"] = helper_move(pid)
+            res["scan_before"] = scan(pid)
         before = vdso_state(pid, mode)
         res["block_before"] = before["block"]
         res["base_before"] = before["base"]
@@ -293,6 +335,8 @@ def run_one(criu: str, out: Path, spec: str) -> dict[str, object]:
         if squatter:
             res["alive_after_run"] = alive(pid)
             return res
+        if spec.endswith("+moved"):
+            res["scan_after"] = scan(pid)
         st_before = read_status(status)
         st_after = progress(status, st_before.heartbeat if st_before else 0, 200, 20)
         res["heartbeat_gain"] = (

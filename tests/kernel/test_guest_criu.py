@@ -8,7 +8,10 @@ The patched CRIU must say in its restore log that it placed and switched
 the vdso with vdso_remap, where the unpatched one used arch_prctl
 (ARCH_MAP_VDSO_*) and mremap; a process whose vdso data pages are not the
 kernel's (vvar_squatter.py) is a refusal the patched CRIU reports naming
-the dumped address. The guest side is criu_guest.py; the CRIU builds are
+the dumped address. A process whose vdso vdso-helper moved live, leaving
+a proxy its glibc still calls through, comes back with the proxy working
+and the scanner (vdsotui list --json) reporting it as before the dump.
+The guest side is criu_guest.py; the CRIU builds are
 cached like the kernels. Each guest run also writes a side-by-side table
 of the two builds to build/criu/side-by-side-VERSION.txt.
 """
@@ -30,6 +33,8 @@ BUILD_CRIU = REPO / "integrations" / "criu" / "scripts" / "build-criu.sh"
 DRIVER = Path(__file__).with_name("criu_guest.py")
 SUBJECTS = ["subject-x86_64", "subject-i386", "subject-x86_64:4"]
 SQUATTER = "squatter"
+# Moved live by vdso-helper before the dump, leaving a proxy at the old base.
+MOVED = ["subject-x86_64+moved", "subject-i386+moved"]
 VERSIONS = ["7.3", "6.12"]
 FLAVOURS = ["patched", "unpatched"]
 TABLES = REPO / "build" / "criu"
@@ -78,7 +83,7 @@ def _job(version: str, scratch: Path) -> tuple[GuestRun, dict[str, Any]]:
     build_host_programs()
     run = run_guest(
         build,
-        [sys.executable, str(DRIVER), criu, str(scratch), *SUBJECTS, SQUATTER],
+        [sys.executable, str(DRIVER), criu, str(scratch), *SUBJECTS, *MOVED, SQUATTER],
         scratch=scratch,
         timeout=900,
     )
@@ -101,7 +106,7 @@ def _results(version: str, flavour: str) -> dict[str, Any]:
 
 
 def _subject(version: str, flavour: str, subject: str) -> dict[str, Any]:
-    tag = subject.replace(":", "-t")
+    tag = subject.replace(":", "-t").replace("+", "-")
     (res,) = [r for r in _results(version, flavour)["subjects"] if r["subject"] == tag]
     return dict(res)
 
@@ -179,3 +184,32 @@ def test_unpatched_criu_puts_the_text_back_before_foreign_pages(version: str) ->
     assert res["restore_rc"] == 0 and res["alive"], res
     assert res["block_after"] == res["block_before"], res
     assert res["base_after"] == res["base_before"], res
+
+
+SCANNED = ("base", "auxv_base", "vdso_type", "moved", "proxy", "proxy_bases", "flags")
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+@pytest.mark.parametrize("subject", MOVED)
+@pytest.mark.parametrize("version", ON_GUESTS)
+def test_criu_restores_a_helper_moved_process_and_its_proxy(
+    version: str, subject: str, flavour: str
+) -> None:
+    res = _subject(version, flavour, subject)
+    move = res["helper_move"]
+    assert move["rc"] == 0 and move["proxy"] is True, move
+    old, new = move["from"]["base"], move["to"]["base"]
+    before = res["scan_before"]
+    assert before["moved"] and before["proxy_bases"] == [old] and before["base"] == new, before
+    assert res["dump_rc"] == 0 and res["restore_rc"] == 0, res
+    # glibc's pointers, cached before the move, still lead into the proxy
+    # at the old base: the subject's calls go on and keep correct time.
+    assert res["alive"] and res["alive_after_run"], res
+    assert res["heartbeat_gain"] >= 200 and res["errors"] == 0, res
+    assert res["base_after"] == res["base_before"] == int(old, 16), res
+    assert res["block_after"] == res["block_before"], res
+    after = res["scan_after"]
+    assert {k: after.get(k) for k in SCANNED} == {k: before.get(k) for k in SCANNED}, after
+    if flavour == "patched":
+        moved = f"to the dumped address {int(new, 16):#x}"
+        assert [line for line in res["log"].get("remap_moved", []) if moved in line], res
