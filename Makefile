@@ -93,7 +93,7 @@ kernel-bisect: setup
 
 # CRIU in both guests alone (`make test` runs it too): integrations/criu.
 criu-test: setup
-	$(PY) -m pytest -ra tests/kernel/test_guest_criu.py
+	$(PY) -m pytest -ra tests/kernel/test_guest_criu.py tests/kernel/test_guest_criu_cross.py
 
 clean:
 	rm -rf build helper/build tests/subjects/build tests/helper/build
