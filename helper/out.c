@@ -23,7 +23,8 @@ static size_t len, cap = OUT_STATIC;
 static int depth;
 static int count[OUT_MAX_DEPTH];	/* items already written at each depth */
 static int is_arr[OUT_MAX_DEPTH];
-static void (*cleanup_hook)(void);
+static void (*cleanup_hook)(void *);
+static void *cleanup_arg;
 static int dash_open;	/* text: "- " written for an object; its first key follows on that line */
 
 void out_init(int json)
@@ -36,9 +37,10 @@ int out_is_json(void)
 	return json_mode;
 }
 
-void out_set_cleanup(void (*fn)(void))
+void out_set_cleanup(void (*fn)(void *), void *arg)
 {
 	cleanup_hook = fn;
+	cleanup_arg = fn ? arg : NULL;
 }
 
 static void emit(const char *s, size_t n)
@@ -300,10 +302,10 @@ vdie(int status, int err, const char *fmt, va_list ap)
 	char msg[512];
 
 	if (cleanup_hook) {
-		void (*fn)(void) = cleanup_hook;
+		void (*fn)(void *) = cleanup_hook;
 
 		cleanup_hook = NULL;
-		fn();
+		fn(cleanup_arg);
 	}
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	/* one line for a person: no control characters from echoed input */

@@ -49,9 +49,9 @@ static inline const char *err_text(int err)
 
 /*
  * Run before die() exits, so that a target is released even on a path that
- * fails after seizing it. Only one hook; NULL clears it.
+ * fails after seizing it. Only one hook, called with @arg; NULL clears it.
  */
-void out_set_cleanup(void (*fn)(void));
+void out_set_cleanup(void (*fn)(void *), void *arg);
 
 /* Print {"error": CODE, "message": ...} (or text on stderr) and exit 1. */
 __attribute__((noreturn, format(printf, 2, 3)))

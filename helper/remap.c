@@ -2,9 +2,13 @@
 /*
  * helper/remap.c: move a live process's vdso, or switch its type.
  *
- * Order of work: every check that needs no stop, then seize, the checks that
- * need a stopped target, and only then the first change. Any failure after
- * the first change is undone before the target is released.
+ * Order of work, one step each over one struct remap_ctx:
+ *   remap_plan           every check that needs no stop;
+ *   remap_seize          stop every thread;
+ *   remap_check_stopped  the checks that need a stopped target;
+ *   remap_apply          only then the first change;
+ *   remap_report         the checks and steps, the same for a dry run.
+ * Any failure after the first change is undone before the target is released.
  */
 #include <elf.h>
 #include <errno.h>
@@ -60,7 +64,12 @@ int guard_signal_pending(void)
 	return 0;
 }
 
-/* ---- plan bookkeeping: checks and steps, printed at the end ---- */
+/* ---- one operation's whole state ---- */
+
+#define SCAN_BELOW 128
+#define SCAN_ABOVE (16 * 1024)
+
+enum remap_path { PATH_SYSCALL, PATH_STOCK };
 
 struct check {
 	const char *name;
@@ -68,101 +77,160 @@ struct check {
 	char detail[192];
 };
 
-static struct target tgt;
-static struct check checks[MAX_CHECKS];
-static int nchecks;
-static char steps[MAX_STEPS][112];
-static int nsteps;
+struct remap_ctx {
+	/* the request */
+	const struct caller *caller;
+	const char *op;				/* the audit's word: "remap", "show" */
+	pid_t pid;
+	const struct remap_req *rq;
+	/* the target */
+	struct target tgt;
+	int held;				/* tgt is seized: remap_release() lets it go */
+	int pidfd, memfd, mode, shstk;
+	struct mmshare sh;			/* the shared-mm scan, kept for its recheck */
+	/* the old block and what replaces it */
+	struct block old;
+	int old_type, new_type, switching, use_proxy;
+	unsigned long before, after, text_len;
+	/* the destination */
+	unsigned long new_base, new_vvar;
+	unsigned long replace;			/* base of our own proxy the new text takes over */
+	enum remap_path path;
+	/* the ELF facts and the images */
+	struct vdso_elf elf;
+	unsigned char *img, *proxy_img, *replaced_img;
+	struct proxy_list proxies;
+	unsigned char scan[SCAN_BELOW + SCAN_ABOVE];	/* a thread's stack top, for relocate() */
+	/* the plan, printed at the end: what was checked and what was done */
+	struct check checks[MAX_CHECKS];
+	int nchecks;
+	char steps[MAX_STEPS][112];
+	int nsteps;
+};
 
-static void __attribute__((format(printf, 3, 4)))
-add_check(const char *name, int ok, const char *fmt, ...)
+static void __attribute__((format(printf, 4, 5)))
+add_check(struct remap_ctx *x, const char *name, int ok, const char *fmt, ...)
 {
+	struct check *k = &x->checks[x->nchecks];
 	va_list ap;
 
-	if (nchecks == MAX_CHECKS)
+	if (x->nchecks == MAX_CHECKS)
 		return;
-	checks[nchecks].name = name;
-	checks[nchecks].ok = ok;
+	k->name = name;
+	k->ok = ok;
 	va_start(ap, fmt);
-	vsnprintf(checks[nchecks].detail, sizeof(checks[0].detail), fmt, ap);
+	vsnprintf(k->detail, sizeof(k->detail), fmt, ap);
 	va_end(ap);
-	nchecks++;
+	x->nchecks++;
 }
 
-static void __attribute__((format(printf, 1, 2))) add_step(const char *fmt, ...)
+static void __attribute__((format(printf, 2, 3))) add_step(struct remap_ctx *x, const char *fmt, ...)
 {
+	char *s = x->steps[x->nsteps];
 	va_list ap;
 
-	if (nsteps == MAX_STEPS)
+	if (x->nsteps == MAX_STEPS)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(steps[nsteps], sizeof(steps[0]), fmt, ap);
+	vsnprintf(s, sizeof(x->steps[0]), fmt, ap);
 	va_end(ap);
 #ifdef STEP_TIMES
 	{
+		const struct timespec *t0 = &x->tgt.t_seize;
 		struct timespec now;
-		size_t l = strlen(steps[nsteps]);
+		size_t l = strlen(s);
 
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		snprintf(steps[nsteps] + l, sizeof(steps[0]) - l, " @%ldus",
-			 ((now.tv_sec - tgt.t_seize.tv_sec) * 1000000000L + now.tv_nsec - tgt.t_seize.tv_nsec) / 1000);
+		snprintf(s + l, sizeof(x->steps[0]) - l, " @%ldus",
+			 ((now.tv_sec - t0->tv_sec) * 1000000000L + now.tv_nsec - t0->tv_nsec) / 1000);
 	}
 #endif
-	nsteps++;
+	x->nsteps++;
 }
 
-/* ---- the target, released by die() whatever happens ---- */
+/* ---- the context's life: the target is released by die() whatever happens ---- */
 
-static int tgt_held;
-static const struct caller *g_caller;
-static pid_t g_pid;
-static const char *g_op = "remap";
-
-static void release_target(void)
+static void remap_release(struct remap_ctx *x)
 {
-	if (tgt_held) {
-		target_release(&tgt);
-		tgt_held = 0;
+	if (x->held) {
+		target_release(&x->tgt);
+		x->held = 0;
 	}
+}
+
+static void ctx_cleanup(void *arg)
+{
+	remap_release(arg);
+}
+
+/* A zeroed context for @op on @pid; its target is released on every exit. */
+static struct remap_ctx *ctx_new(const struct caller *c, pid_t pid, const char *op)
+{
+	struct remap_ctx *x = calloc(1, sizeof(*x));
+
+	if (!x)
+		die(ENOMEM, "out of memory");
+	x->caller = c;
+	x->pid = pid;
+	x->op = op;
+	x->pidfd = x->memfd = -1;
+	out_set_cleanup(ctx_cleanup, x);
+	return x;
+}
+
+static void ctx_free(struct remap_ctx *x)
+{
+	out_set_cleanup(NULL, NULL);
+	remap_release(x);
+	free(x->img);
+	free(x->proxy_img);
+	free(x->replaced_img);
+	if (x->memfd >= 0)
+		close(x->memfd);
+	if (x->pidfd >= 0)
+		close(x->pidfd);
+	free(x);
 }
 
 /* Release the target, audit "<verdict> CODE: msg", and exit with the error. */
-static void __attribute__((noreturn, format(printf, 3, 0)))
-end_with(const char *verdict, int err, const char *fmt, va_list ap)
+static void __attribute__((noreturn, format(printf, 4, 0)))
+end_with(struct remap_ctx *x, const char *verdict, int err, const char *fmt, va_list ap)
 {
 	char msg[400], res[48];
 
-	release_target();
+	remap_release(x);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	snprintf(res, sizeof(res), "%s %s", verdict, errno_name(err));
-	audit_log(g_caller, g_op, g_pid, res, "%s", msg);
+	audit_log(x->caller, x->op, x->pid, res, "%s", msg);
 	die(err, "%s", msg);
 }
 
-static void __attribute__((noreturn, format(printf, 2, 3)))
-refuse(int err, const char *fmt, ...)
+static void __attribute__((noreturn, format(printf, 3, 4)))
+refuse(struct remap_ctx *x, int err, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	end_with("refused", err, fmt, ap);
+	end_with(x, "refused", err, fmt, ap);
 }
 
-static void __attribute__((noreturn, format(printf, 2, 3)))
-fail(int err, const char *fmt, ...)
+static void __attribute__((noreturn, format(printf, 3, 4)))
+fail(struct remap_ctx *x, int err, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	end_with("failed", err, fmt, ap);
+	end_with(x, "failed", err, fmt, ap);
 }
+
+/* ---- the syscalls the helper runs in its target ---- */
 
 /* One injected syscall; its result, or -errno if it could not even run. */
-static long inj(long nr, unsigned long a1, unsigned long a2, unsigned long a3,
+static long inj(struct remap_ctx *x, long nr, unsigned long a1, unsigned long a2, unsigned long a3,
 		unsigned long a4, unsigned long a5, unsigned long a6)
 {
 	long ret;
-	int err = target_syscall(&tgt, nr, a1, a2, a3, a4, a5, a6, &ret);
+	int err = target_syscall(&x->tgt, nr, a1, a2, a3, a4, a5, a6, &ret);
 
 	return err ? err : ret;
 }
@@ -171,9 +239,9 @@ static long inj(long nr, unsigned long a1, unsigned long a2, unsigned long a3,
  * vdso_remap in the target, always with VDSO_REMAP_SHARED_MM: every thread
  * of the target is stopped and its registers are the helper's business.
  */
-static long inj_vdso_remap(int type, unsigned long addr)
+static long inj_vdso_remap(struct remap_ctx *x, int type, unsigned long addr)
 {
-	return inj(NR_vdso_remap, (unsigned long)kernel_vdso_type(type), addr,
+	return inj(x, NR_vdso_remap, (unsigned long)kernel_vdso_type(type), addr,
 		   VDSO_REMAP_SHARED_MM, 0, 0, 0);
 }
 
@@ -201,7 +269,8 @@ static int ranges_overlap(unsigned long a0, unsigned long a1, unsigned long b0, 
  * target was stopped, and nothing else can map there meanwhile, so no
  * placeholder (one injected syscall less) is needed.
  */
-static long move_disjoint(const struct block *b, unsigned long dest, int reserved)
+static long move_disjoint(struct remap_ctx *x, const struct block *b, unsigned long dest,
+			  int reserved)
 {
 	unsigned long size = b->end - b->vvar_start;
 	long r = 0;
@@ -211,11 +280,11 @@ static long move_disjoint(const struct block *b, unsigned long dest, int reserve
 		const struct maps_entry *v = &b->vma[i];
 		unsigned long to = dest + (v->start - b->vvar_start);
 
-		r = inj(SYS_mremap, v->start, v->end - v->start, v->end - v->start,
+		r = inj(x, SYS_mremap, v->start, v->end - v->start, v->end - v->start,
 			MREMAP_MAYMOVE | MREMAP_FIXED, to, 0);
 		if (is_err(r))
 			break;
-		add_step("mremap %s 0x%lx->0x%lx", vma_label(v), v->start, to);
+		add_step(x, "mremap %s 0x%lx->0x%lx", vma_label(v), v->start, to);
 	}
 	if (i == b->nvmas)
 		return 0;
@@ -223,12 +292,12 @@ static long move_disjoint(const struct block *b, unsigned long dest, int reserve
 		const struct maps_entry *v = &b->vma[i];
 		unsigned long from = dest + (v->start - b->vvar_start);
 
-		inj(SYS_mremap, from, v->end - v->start, v->end - v->start,
+		inj(x, SYS_mremap, from, v->end - v->start, v->end - v->start,
 		    MREMAP_MAYMOVE | MREMAP_FIXED, v->start, 0);
-		add_step("undo: mremap %s 0x%lx->0x%lx", vma_label(v), from, v->start);
+		add_step(x, "undo: mremap %s 0x%lx->0x%lx", vma_label(v), from, v->start);
 	}
 	if (reserved)
-		inj(SYS_munmap, dest, size, 0, 0, 0, 0);
+		inj(x, SYS_munmap, dest, size, 0, 0, 0, 0);
 	return r;
 }
 
@@ -247,35 +316,35 @@ static struct block shifted(const struct block *b, unsigned long new_vvar)
 	return n;
 }
 
-static long stock_move(const struct block *b, unsigned long new_vvar)
+static long stock_move(struct remap_ctx *x, const struct block *b, unsigned long new_vvar)
 {
 	unsigned long size = b->end - b->vvar_start;
 	struct block mid;
 	long tmp, r;
 
 	if (!ranges_overlap(b->vvar_start, b->end, new_vvar, new_vvar + size))
-		return move_disjoint(b, new_vvar, 0);
+		return move_disjoint(x, b, new_vvar, 0);
 	/* overlapping: through a temporary range the kernel picks */
-	tmp = inj(SYS_mmap, 0, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, (unsigned long)-1, 0);
+	tmp = inj(x, SYS_mmap, 0, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, (unsigned long)-1, 0);
 	if (is_err(tmp))
 		return tmp;
-	add_step("reserve temporary 0x%lx-0x%lx", (unsigned long)tmp, (unsigned long)tmp + size);
-	r = move_disjoint(b, (unsigned long)tmp, 1);
+	add_step(x, "reserve temporary 0x%lx-0x%lx", (unsigned long)tmp, (unsigned long)tmp + size);
+	r = move_disjoint(x, b, (unsigned long)tmp, 1);
 	if (r)
 		return r;
 	mid = shifted(b, (unsigned long)tmp);
-	r = move_disjoint(&mid, new_vvar, 0);
-	if (r && move_disjoint(&mid, b->vvar_start, 0))
+	r = move_disjoint(x, &mid, new_vvar, 0);
+	if (r && move_disjoint(x, &mid, b->vvar_start, 0))
 		return -EIO;
 	return r;
 }
 
 /* ---- stock kernel: type switch through munmap + ARCH_MAP_VDSO_* ---- */
 
-static int read_block(struct block *b)
+static int read_block(struct remap_ctx *x, struct block *b)
 {
 	struct maps m;
-	int err = maps_read(tgt.pid, &m);
+	int err = maps_read(x->tgt.pid, &m);
 
 	if (err)
 		return err;
@@ -285,40 +354,41 @@ static int read_block(struct block *b)
 }
 
 /* Map @type so that its text starts at @base; 0 or -errno with nothing mapped. */
-static long map_type_at(int type, unsigned long vvar_start, unsigned long base)
+static long map_type_at(struct remap_ctx *x, int type, unsigned long vvar_start,
+			unsigned long base)
 {
 	struct block nb;
-	long r = inj(SYS_arch_prctl, (unsigned long)arch_map_vdso_code(type), vvar_start, 0, 0, 0, 0);
+	long r = inj(x, SYS_arch_prctl, (unsigned long)arch_map_vdso_code(type), vvar_start, 0, 0, 0, 0);
 
 	if (is_err(r))
 		return r;
-	add_step("arch_prctl %s 0x%lx", vdso_type_prctl_name(type), vvar_start);
-	if (read_block(&nb))
+	add_step(x, "arch_prctl %s 0x%lx", vdso_type_prctl_name(type), vvar_start);
+	if (read_block(x, &nb))
 		return -EIO;
 	if (nb.base == base)
 		return 0;
 	/* the address is only a hint: put it where it belongs */
 	r = -EIO;
 	if (nb.base - nb.vvar_start == base - vvar_start)
-		r = stock_move(&nb, vvar_start);
+		r = stock_move(x, &nb, vvar_start);
 	if (r) {
-		inj(SYS_munmap, nb.vvar_start, nb.end - nb.vvar_start, 0, 0, 0, 0);
-		add_step("undo: munmap 0x%lx-0x%lx", nb.vvar_start, nb.end);
+		inj(x, SYS_munmap, nb.vvar_start, nb.end - nb.vvar_start, 0, 0, 0, 0);
+		add_step(x, "undo: munmap 0x%lx-0x%lx", nb.vvar_start, nb.end);
 	}
 	return r;
 }
 
-static long stock_switch(const struct block *b, int old_type, int new_type,
-			 unsigned long new_vvar, unsigned long new_base, int *lost)
+static long stock_switch(struct remap_ctx *x, const struct block *b, int old_type,
+			 int new_type, unsigned long new_vvar, unsigned long new_base, int *lost)
 {
-	long r = inj(SYS_munmap, b->vvar_start, b->end - b->vvar_start, 0, 0, 0, 0);
+	long r = inj(x, SYS_munmap, b->vvar_start, b->end - b->vvar_start, 0, 0, 0, 0);
 
 	*lost = 0;
 	if (is_err(r))
 		return r;
-	add_step("munmap 0x%lx-0x%lx", b->vvar_start, b->end);
-	r = map_type_at(new_type, new_vvar, new_base);
-	if (r && map_type_at(old_type, b->vvar_start, b->base))
+	add_step(x, "munmap 0x%lx-0x%lx", b->vvar_start, b->end);
+	r = map_type_at(x, new_type, new_vvar, new_base);
+	if (r && map_type_at(x, old_type, b->vvar_start, b->base))
 		*lost = 1;
 	return r;
 }
@@ -424,19 +494,19 @@ static int at_syscall(const struct tthread *th, const unsigned char *img, const 
  * a move would invalidate. Returns how many threads remain inside the text,
  * or -1 with @why when one does not come out. With @no_step nothing runs.
  */
-static int settle_threads(const struct block *b, const struct vdso_elf *e, const unsigned char *img,
-			  int no_step, char *why, size_t whylen)
+static int settle_threads(struct remap_ctx *x, const struct block *b, const struct vdso_elf *e,
+			  const unsigned char *img, int no_step, char *why, size_t whylen)
 {
 	int inside = 0;
 
-	for (int i = 0; i < tgt.nthreads; i++) {
-		struct tthread *th = &tgt.th[i];
+	for (int i = 0; i < x->tgt.nthreads; i++) {
+		struct tthread *th = &x->tgt.th[i];
 		int n = 0;
 
 		while (!no_step && th->regs.rip >= b->base && th->regs.rip < b->end &&
 		       !in_syscall(th, img, b) && !at_syscall(th, img, b) &&
 		       !in_kept_code(e, th->regs.rip - b->base)) {
-			if (n++ == STEP_MAX || target_step(&tgt, th)) {
+			if (n++ == STEP_MAX || target_step(&x->tgt, th)) {
 				snprintf(why, whylen, "thread %d did not leave the vdso (offset 0x%llx) "
 					 "within %d instructions", (int)th->tid, th->regs.rip - b->base,
 					 STEP_MAX);
@@ -444,7 +514,7 @@ static int settle_threads(const struct block *b, const struct vdso_elf *e, const
 			}
 		}
 		if (n)
-			add_step("thread %d stepped out of the vdso in %d instructions", (int)th->tid, n);
+			add_step(x, "thread %d stepped out of the vdso in %d instructions", (int)th->tid, n);
 		if (th->regs.rip >= b->base && th->regs.rip < b->end)
 			inside++;
 	}
@@ -461,13 +531,10 @@ static int settle_threads(const struct block *b, const struct vdso_elf *e, const
  * the thread inside the vdso (sigreturn would otherwise resume it there).
  * Returns how many values moved.
  */
-#define SCAN_BELOW 128
-#define SCAN_ABOVE (16 * 1024)
-
-static int relocate(struct tthread *th, const struct block *b, unsigned long delta, int pmode,
-		    int stack, int keep_ip)
+static int relocate(struct remap_ctx *x, struct tthread *th, const struct block *b,
+		    unsigned long delta, int pmode, int stack, int keep_ip)
 {
-	static unsigned char stk[SCAN_BELOW + SCAN_ABOVE];
+	unsigned char *stk = x->scan;
 	unsigned long lo = th->regs.rsp - (th->mode == VDSO_TYPE_X86_64 ? SCAN_BELOW : 0);
 	/* x32 code runs in 64-bit mode but keeps 4-byte pointers */
 	size_t w = th->mode == VDSO_TYPE_X86_64 && pmode != VDSO_TYPE_X32 ? 8 : 4;
@@ -476,14 +543,14 @@ static int relocate(struct tthread *th, const struct block *b, unsigned long del
 
 	/* a short read ends at the top of the stack mapping */
 	if (stack)
-		n = pread(tgt.memfd, stk, sizeof(stk), (off_t)lo);
+		n = pread(x->tgt.memfd, stk, sizeof(x->scan), (off_t)lo);
 	for (size_t off = 0; n > 0 && off + w <= (size_t)n; off += w) {
 		unsigned long v = 0;
 
 		memcpy(&v, stk + off, w);
 		if (v >= b->vvar_start && v < b->end) {
 			v += delta;
-			if (mem_write(tgt.memfd, lo + off, &v, w) == 0)
+			if (mem_write(x->tgt.memfd, lo + off, &v, w) == 0)
 				moved++;
 		}
 	}
@@ -544,15 +611,557 @@ static unsigned char *read_image(int memfd, unsigned long start, unsigned long l
 }
 
 /* The target's maps, or a refusal naming the cause: a target that is gone is ESRCH. */
-static void read_maps_or_refuse(pid_t pid, struct maps *m)
+static void read_maps_or_refuse(struct remap_ctx *x, struct maps *m)
 {
+	pid_t pid = x->pid;
 	int err = maps_read(pid, m);
 
 	if (err == -ENOENT || err == -ESRCH)
-		refuse(ESRCH, "target %d exited", (int)pid);
+		refuse(x, ESRCH, "target %d exited", (int)pid);
 	if (err)
-		refuse(io_code(-err), "cannot read the maps of %d: %s", (int)pid, err_text(-err));
+		refuse(x, io_code(-err), "cannot read the maps of %d: %s", (int)pid, err_text(-err));
 }
+
+static void verdict_or_refuse(struct remap_ctx *x, struct verdict *v)
+{
+	pid_t pid = x->pid;
+	int pidfd = pidfd_open_checked(pid);
+
+	if (pidfd < 0) {
+		if (pidfd == -ESRCH)
+			refuse(x, ESRCH, "no process %d", (int)pid);
+		refuse(x, -pidfd, "cannot open process %d: %s", (int)pid, strerror(-pidfd));
+	}
+	x->pidfd = pidfd;
+	policy_check(x->caller, pid, pidfd, v);
+	if (!v->allowed)
+		refuse(x, v->err ? v->err : EPERM, "%s", v->reason);
+}
+
+/*
+ * Refuse a target whose mm another thread group shares (CLONE_VM without
+ * CLONE_THREAD, or a vfork child before exec): only the target's threads are
+ * stopped, so the other group could be running in the vdso while it moves.
+ * Checked before the seize (a vfork parent cannot even be stopped: it waits
+ * for its child killably) and again once every thread is stopped, when no
+ * new sharer can appear unnoticed.
+ */
+static void check_unshared(struct remap_ctx *x, int stopped)
+{
+	struct mmshare *sh = &x->sh;
+	pid_t pid = x->pid;
+	int before = sh->compared;
+	int err = stopped ? mmshare_recheck(pid, sh) : mmshare_scan(pid, 0, sh);
+
+	if (err == -ENOSYS)
+		refuse(x, EOPNOTSUPP, "cannot prove that process %d shares its address space with no "
+		       "other process: the kernel has no kcmp(2) (CONFIG_KCMP)", (int)pid);
+	if (err == -ESRCH)
+		refuse(x, ESRCH, "process %d exited", (int)pid);
+	if (err)
+		refuse(x, io_code(-err), "cannot check whether process %d shares its "
+		       "address space: %s", (int)pid, err_text(-err));
+	if (sh->n)
+		refuse(x, EBUSY, "process %d shares its address space, and so its vdso, with pid %d%s "
+		       "(clone with CLONE_VM, or vfork before exec), which the helper does not stop: "
+		       "it could be running in the vdso while it moves", (int)pid, (int)sh->pid[0],
+		       sh->n > 1 ? " and others" : "");
+	if (sh->changed)
+		refuse(x, EBUSY, "process %d's address space changed while all its threads were "
+		       "stopped: another process shares it", (int)pid);
+	if (sh->unproven)
+		refuse(x, EBUSY, "cannot prove that process %d's address space is not shared with pid %d: "
+		       "kcmp(2) may not compare them and their VmPeak is the same", (int)pid,
+		       (int)sh->unproven);
+	if (stopped && sh->full)
+		add_check(x, "shared_mm", 1, "address space shared with no other process (%d compared)",
+			  sh->compared);
+	else if (stopped)
+		add_check(x, "shared_mm", 1, "address space shared with no other process (%d compared, "
+			  "then %d new since)", before, sh->compared - before);
+}
+
+
+/* ---- remap_plan: nothing stopped yet ---- */
+
+/* A switch leaves old callers speaking the wrong ABI: only on request. */
+static void plan_mode(struct remap_ctx *x)
+{
+	int fits = vdso_type_of_mode(x->mode) == x->new_type;
+
+	if (!x->switching)
+		return;
+	if (!fits && !x->rq->force)
+		refuse(x, EINVAL, "process %d runs as %s; a %s vdso would not serve its callers "
+		       "(use --force, e.g. for a restorer about to change mode)",
+		       (int)x->pid, mode_name(x->mode), vdso_type_name(x->new_type));
+	add_check(x, "mode", fits, "process mode %s, new type %s%s", mode_name(x->mode),
+		  vdso_type_name(x->new_type), fits ? "" : " (forced)");
+}
+
+static void plan_sealed(struct remap_ctx *x)
+{
+	const struct block *b = &x->old;
+
+	for (int i = 0; i < b->nvmas; i++) {
+		int sealed = proc_vma_sealed(x->pid, b->vma[i].start);
+
+		/* an unreadable answer refuses: it must never read as "not sealed" */
+		if (sealed < 0)
+			refuse(x, -sealed == ENOENT ? ESRCH : io_code(-sealed), "cannot read whether "
+			       "the vdso block of %d is sealed: %s", (int)x->pid, err_text(-sealed));
+		if (sealed == 1)
+			refuse(x, EPERM, "the vdso block is sealed (%s at 0x%lx): it cannot move",
+			       vma_label(&b->vma[i]), b->vma[i].start);
+	}
+	add_check(x, "sealed", 1, "block not sealed");
+}
+
+/* The new block's size on each side of its base: the new type's layout, or the old block's. */
+static void plan_layout(struct remap_ctx *x)
+{
+	struct layout l;
+	int err;
+
+	if (!x->switching) {
+		x->before = x->old.base - x->old.vvar_start;
+		x->after = x->old.end - x->old.base;
+		return;
+	}
+	err = layout_get(x->new_type, &l, NULL, NULL);
+	if (err)
+		refuse(x, -err, "%s", l.reason);
+	if (!l.available)
+		refuse(x, EOPNOTSUPP, "%s", l.reason[0] ? l.reason : "type not available");
+	x->before = l.before;
+	x->after = l.after;
+}
+
+static void plan_dest(struct remap_ctx *x, const struct maps *m)
+{
+	const struct remap_req *rq = x->rq;
+	const struct block *b = &x->old;
+	unsigned long before = x->before, after = x->after, base;
+	unsigned long min_addr = proc_mmap_min_addr();
+	/* below the reach of the new type and of the process (an unknown mode: the type's alone) */
+	unsigned long limit = vdso_type_limit(x->new_type);
+
+	if (vdso_type_valid(x->mode) && vdso_type_limit(x->mode) < limit)
+		limit = vdso_type_limit(x->mode);
+	if (rq->auto_addr) {
+		if (choose_dest(m, b, before, after, min_addr, limit, &base))
+			refuse(x, ENOMEM, "no free range of %lu bytes below 0x%lx", before + after,
+			       limit);
+	} else {
+		base = rq->addr;
+		if (base & (PAGE - 1))
+			refuse(x, EINVAL, "address 0x%lx is not page aligned", base);
+		if (base < before || base - before < min_addr)
+			refuse(x, EINVAL, "address 0x%lx puts the block below mmap_min_addr 0x%lx",
+			       base, min_addr);
+		if (base > limit || limit - base < after)
+			refuse(x, ENOMEM, "address 0x%lx puts the block above the limit 0x%lx for a %s "
+			       "process", base, limit, mode_name(x->mode));
+		if (base == b->base && !x->switching)
+			refuse(x, EINVAL, "the vdso is already at 0x%lx", base);
+	}
+	x->new_base = base;
+	x->new_vvar = base - before;
+	if (x->use_proxy && ranges_overlap(x->new_vvar, base + after, b->base, b->end))
+		refuse(x, EEXIST, "destination 0x%lx-0x%lx overlaps the old text 0x%lx-0x%lx, where "
+		       "the proxy must stay (use another address, or --no-proxy)",
+		       x->new_vvar, base + after, b->base, b->end);
+}
+
+/* Policy, mode, sealed, layout, destination, shared mm: every check that needs no stop. */
+static void remap_plan(struct remap_ctx *x)
+{
+	const struct remap_req *rq = x->rq;
+	struct verdict v;
+	struct maps m;
+
+	verdict_or_refuse(x, &v);
+	add_check(x, "policy", 1, "%s", v.reason);
+	audit_log(x->caller, x->op, x->pid, "allowed", "%s", v.reason);
+
+	x->mode = proc_exe_mode(x->pid);
+	x->memfd = mem_open(x->pid);
+	if (x->memfd < 0)
+		refuse(x, -x->memfd == ENOENT ? ESRCH : -x->memfd, "cannot open memory of %d: %s",
+		       (int)x->pid, err_text(-x->memfd));
+	read_maps_or_refuse(x, &m);
+	if (maps_find_block(&m, &x->old))
+		refuse(x, ENOENT, "target %d has no vdso mapped", (int)x->pid);
+	x->old_type = image_type_at(x->memfd, x->old.base);
+	if (x->old_type == VDSO_TYPE_UNKNOWN)
+		fail(x, EIO, "cannot read the vdso image header at 0x%lx", x->old.base);
+	x->new_type = rq->type != VDSO_TYPE_UNKNOWN ? rq->type : x->old_type;
+	x->switching = x->new_type != x->old_type;
+	x->use_proxy = !x->switching && !rq->no_proxy;
+	x->path = kernel_has_vdso_syscalls() ? PATH_SYSCALL : PATH_STOCK;
+	x->text_len = x->old.end - x->old.base;
+
+	plan_mode(x);
+	plan_sealed(x);
+	plan_layout(x);
+	plan_dest(x, &m);
+	maps_free(&m);
+	check_unshared(x, 0);
+}
+
+/* ---- remap_seize: from here every exit goes through remap_release() ---- */
+
+static void remap_seize(struct remap_ctx *x)
+{
+	char why[256] = "";
+	int r;
+
+	guard_signals_block();
+	r = target_seize(&x->tgt, x->pid, why, sizeof(why));
+	if (r)
+		refuse(x, -r, "%s", why);
+	x->held = 1;
+	add_step(x, "seize %d thread%s", x->tgt.nthreads, x->tgt.nthreads == 1 ? "" : "s");
+}
+
+/* ---- remap_check_stopped: the stopped truth ---- */
+
+/* The policy again, seccomp and syscall user dispatch: what a process could turn on until now. */
+static void check_still_allowed(struct remap_ctx *x)
+{
+	struct verdict again;
+	int r = policy_recheck_verdict(x->pid, x->pidfd, &again);
+	int sig;
+
+	if (r == -ESRCH)
+		refuse(x, ESRCH, "process %d is no longer the one that was checked", (int)x->pid);
+	if (r)
+		refuse(x, again.err ? again.err : -r, "process %d could not be checked again: %s",
+		       (int)x->pid, again.reason);
+	sig = proc_seccomp(x->pid);
+	if (sig < 0)
+		refuse(x, io_code(-sig), "cannot read whether process %d runs under seccomp: %s",
+		       (int)x->pid, err_text(-sig));
+	if (sig > 0)
+		refuse(x, EPERM, "process %d runs under seccomp (%s mode): an injected mremap, munmap "
+		       "or arch_prctl could kill it", (int)x->pid, sig == 1 ? "strict" : "filter");
+	if (target_sud_active(&x->tgt))
+		refuse(x, EPERM, "process %d uses syscall user dispatch: injected syscalls would be "
+		       "turned into SIGSYS", (int)x->pid);
+}
+
+/*
+ * Moving back onto one of this process's own proxies is fine when the new
+ * text lands exactly on it and nothing else is in the way: callers holding
+ * addresses in it then reach the same functions of the real vdso. Returns
+ * the proxy's base, or 0 with @clash the first thing in the way.
+ */
+static unsigned long replaceable_proxy(const struct remap_ctx *x, const struct maps *m,
+				       struct maps_entry *clash)
+{
+	unsigned long lo = x->new_vvar, hi = x->new_base + x->after, px = 0;
+	const struct block *b = &x->old;
+
+	for (int i = 0; !x->switching && i < x->proxies.n; i++)
+		if (x->proxies.base[i] == x->new_base && x->proxies.size[i] == x->after &&
+		    clash->start == x->new_base)
+			px = x->new_base;
+	if (!px)
+		return 0;
+	for (int i = 0; i < m->n; i++) {
+		const struct maps_entry *e = &m->e[i];
+
+		if (e->start == px || e->end <= lo || e->start >= hi)
+			continue;
+		if (e->start >= b->vvar_start && e->end <= b->end)
+			continue;
+		*clash = *e;
+		return 0;
+	}
+	return px;
+}
+
+/* Maps again, the block, the proxies, the destination. */
+static void check_dest_stopped(struct remap_ctx *x)
+{
+	unsigned long lo = x->new_vvar, hi = x->new_base + x->after;
+	struct maps_entry clash;
+	struct maps m;
+
+	read_maps_or_refuse(x, &m);
+	if (maps_find_block(&m, &x->old))
+		refuse(x, ESRCH, "target %d lost its vdso", (int)x->pid);
+	proxy_find_all(x->tgt.memfd, &m, &x->proxies);
+	target_choose_stub(&x->tgt, &m);
+	if (maps_range_free(&m, lo, hi, &x->old, &clash)) {
+		add_check(x, "destination", 1, "0x%lx-0x%lx is free", lo, hi);
+	} else {
+		x->replace = replaceable_proxy(x, &m, &clash);
+		if (!x->replace)
+			refuse(x, EEXIST, "destination 0x%lx-0x%lx is occupied by %s 0x%lx-0x%lx", lo,
+			       hi, vma_label(&clash), clash.start, clash.end);
+		add_check(x, "destination", 1, "0x%lx-0x%lx is free but for this process's proxy "
+			  "at 0x%lx", lo, hi, x->replace);
+	}
+	maps_free(&m);
+}
+
+static void read_old_image(struct remap_ctx *x)
+{
+	unsigned long base = x->old.base;
+
+	x->img = read_image(x->tgt.memfd, base, x->text_len);
+	if (!x->img)
+		refuse(x, io_code(errno), "cannot read the vdso image at 0x%lx: %s", base,
+		       err_text(errno));
+	if (vdso_elf_parse(x->img, x->text_len, &x->elf))
+		refuse(x, EIO, "the vdso image at 0x%lx is not one the helper can read", base);
+}
+
+/*
+ * A proxy move relocates threads; elsewhere they must step out. So must
+ * they under a shadow stack: its return addresses cannot be rewritten.
+ */
+static void check_threads(struct remap_ctx *x)
+{
+	const struct block *b = &x->old;
+	char why[256] = "";
+	int nin;
+
+	x->shstk = proc_shadow_stack(x->pid);
+	if (x->shstk < 0)
+		refuse(x, io_code(-x->shstk), "cannot read whether process %d uses a shadow stack: %s",
+		       (int)x->pid, err_text(-x->shstk));
+	nin = settle_threads(x, b, &x->elf, x->img, x->rq->dry_run || (x->use_proxy && !x->shstk),
+			     why, sizeof(why));
+	if (nin < 0)
+		refuse(x, EBUSY, "%s", why);
+	for (int i = 0; i < x->tgt.nthreads; i++) {
+		const struct tthread *th = &x->tgt.th[i];
+		unsigned long ip = th->regs.rip;
+		const char *doing = in_syscall(th, x->img, b) ? "blocked in a syscall" : "executing";
+
+		if (ip < b->base || ip >= b->end)
+			continue;
+		if (x->switching)
+			refuse(x, EBUSY, "thread %d is %s inside the vdso (offset 0x%lx); after a type "
+			       "switch there would be no code under it", (int)th->tid, doing,
+			       ip - b->base);
+		if (!x->use_proxy)
+			refuse(x, EBUSY, "thread %d is %s inside the vdso (offset 0x%lx); without a "
+			       "proxy its return path would be gone", (int)th->tid, doing, ip - b->base);
+	}
+	add_check(x, "threads", 1, "%d thread%s, %d inside the vdso%s", x->tgt.nthreads,
+		  x->tgt.nthreads == 1 ? "" : "s", nin, nin ? " where the proxy keeps their code" : "");
+}
+
+/* The proxy's image, built before anything changes. */
+static void check_proxy(struct remap_ctx *x)
+{
+	char why[256] = "";
+
+	if (!x->use_proxy)
+		return;
+	x->proxy_img = malloc(x->text_len);
+	if (!x->proxy_img)
+		refuse(x, ENOMEM, "out of memory");
+	memcpy(x->proxy_img, x->img, x->text_len);
+	if (proxy_patch(x->proxy_img, x->text_len, &x->elf, x->old.base, x->new_base, why,
+			sizeof(why)))
+		refuse(x, EOPNOTSUPP, "no proxy possible: %s", why);
+	add_check(x, "proxy", 1, "%d entries jump 0x%lx -> 0x%lx", x->elf.nsyms, x->old.base,
+		  x->new_base);
+}
+
+/* Recheck, seccomp, syscall user dispatch, shared mm, maps, threads, proxy. */
+static void remap_check_stopped(struct remap_ctx *x)
+{
+	check_still_allowed(x);
+	check_unshared(x, 1);
+	check_dest_stopped(x);
+	read_old_image(x);
+	check_threads(x);
+	check_proxy(x);
+}
+
+/* ---- remap_apply: the changes ---- */
+
+static const char *path_name(enum remap_path p)
+{
+	return p == PATH_SYSCALL ? "syscall" : "stock";
+}
+
+static const char *op_name(const struct remap_ctx *x)
+{
+	return x->switching ? "switch" : "move";
+}
+
+/* A dry run's steps: what remap_apply would do. */
+static void remap_plan_steps(struct remap_ctx *x)
+{
+	add_step(x, "%s 0x%lx -> 0x%lx (%s)", op_name(x), x->old.base, x->new_base,
+		 path_name(x->path));
+	if (x->use_proxy)
+		add_step(x, "proxy at 0x%lx", x->old.base);
+}
+
+/* Take our own proxy out of the new block's way. */
+static void apply_unmap_replaced(struct remap_ctx *x)
+{
+	long r;
+
+	if (!x->replace)
+		return;
+	x->replaced_img = read_image(x->tgt.memfd, x->replace, x->after);
+	if (!x->replaced_img)
+		refuse(x, io_code(errno), "cannot read the proxy at 0x%lx: %s", x->replace,
+		       err_text(errno));
+	r = inj(x, SYS_munmap, x->replace, x->after, 0, 0, 0, 0);
+	if (is_err(r))
+		fail(x, (int)-r, "cannot unmap the proxy at 0x%lx: %s", x->replace, strerror((int)-r));
+	add_step(x, "munmap proxy 0x%lx", x->replace);
+}
+
+/* The block to its new place (and type): vdso_remap, else the stock way. */
+static void apply_block(struct remap_ctx *x)
+{
+	const struct block *b = &x->old;
+	int lost = 0;
+	long r = -ENOSYS;
+
+	if (x->path == PATH_SYSCALL) {
+		r = inj_vdso_remap(x, x->new_type, x->new_base);
+		if (r != -ENOSYS)
+			add_step(x, "vdso_remap %s 0x%lx", vdso_type_name(x->new_type), x->new_base);
+	}
+	if (r == -ENOSYS) {
+		x->path = PATH_STOCK;
+		if (x->switching)
+			r = stock_switch(x, b, x->old_type, x->new_type, x->new_vvar, x->new_base,
+					 &lost);
+		else
+			r = stock_move(x, b, x->new_vvar);
+	}
+	if (lost)
+		fail(x, EIO, "type switch failed (%s) and the old vdso could not be restored",
+		     strerrorname_np((int)-r) ?: "?");
+	if (r && x->replace) {
+		/* put the proxy back as it was */
+		long u = inj(x, SYS_mmap, x->replace, x->after, PROT_READ | PROT_EXEC,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, (unsigned long)-1, 0);
+
+		if ((unsigned long)u != x->replace ||
+		    mem_write(x->tgt.memfd, x->replace, x->replaced_img, x->after))
+			fail(x, (int)-r, "move failed (%s) and the proxy at 0x%lx could not be restored",
+			     strerror((int)-r), x->replace);
+	}
+	if (r)
+		fail(x, (int)-r, "%s failed: %s; the vdso is unchanged", op_name(x),
+		     strerror((int)-r));
+}
+
+/* What threads hold into the old block follows it (kept code keeps its threads). */
+static void apply_relocate(struct remap_ctx *x)
+{
+	const struct block *b = &x->old;
+
+	if (x->switching)
+		return;
+	for (int i = 0; i < x->tgt.nthreads; i++) {
+		struct tthread *th = &x->tgt.th[i];
+		unsigned long ip = th->regs.rip;
+		int in_text = ip >= b->base && ip < b->end;
+		int k = relocate(x, th, b, x->new_base - b->base, x->mode, !x->shstk,
+				 in_text && in_kept_code(&x->elf, ip - b->base));
+
+		if (k)
+			add_step(x, "thread %d: %d value%s moved%s", (int)th->tid, k, k == 1 ? "" : "s",
+				 th->regs.rip != ip ? ", ip too" : "");
+	}
+}
+
+/* The proxy at the old base, and the older proxies re-pointed at the new one. */
+static void apply_proxies(struct remap_ctx *x)
+{
+	const struct block *b = &x->old;
+	char why[256] = "";
+	int perr = 0;
+	long r;
+
+	if (!x->use_proxy)
+		return;
+	r = inj(x, SYS_mmap, b->base, x->text_len, PROT_READ | PROT_EXEC,
+		MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, (unsigned long)-1, 0);
+	if (is_err(r) || (unsigned long)r != b->base) {
+		perr = is_err(r) ? (int)-r : EEXIST;
+	} else {
+		perr = -mem_write(x->tgt.memfd, b->base, x->proxy_img, x->text_len);
+		if (perr)
+			inj(x, SYS_munmap, b->base, x->text_len, 0, 0, 0, 0);
+	}
+	if (perr) {
+		/* without its proxy the process would crash: move back */
+		struct block nb;
+		long u = -ENOSYS;
+
+		if (x->path == PATH_SYSCALL)
+			u = inj_vdso_remap(x, x->old_type, b->base);
+		if (u == -ENOSYS && read_block(x, &nb) == 0)
+			u = stock_move(x, &nb, b->vvar_start);
+		fail(x, perr, "cannot place the proxy at 0x%lx (%s); %s", b->base, strerror(perr),
+		     u ? "and moving back failed" : "moved back, the vdso is unchanged");
+	}
+	add_step(x, "proxy at 0x%lx -> 0x%lx", b->base, x->new_base);
+	for (int i = 0; i < x->proxies.n; i++) {
+		unsigned long pb = x->proxies.base[i];
+		size_t ps = x->proxies.size[i];
+		unsigned char *p;
+		struct vdso_elf pe;
+
+		if (pb == x->replace)
+			continue;
+		p = read_image(x->tgt.memfd, pb, ps);
+		if (p && vdso_elf_parse(p, ps, &pe) == 0 && pe.type == x->new_type &&
+		    proxy_patch(p, ps, &pe, pb, x->new_base, why, sizeof(why)) == 0 &&
+		    mem_write(x->tgt.memfd, pb, p, ps) == 0)
+			add_step(x, "re-point proxy 0x%lx -> 0x%lx", pb, x->new_base);
+		free(p);
+	}
+}
+
+/* Verify while still stopped: a forced switch may kill the target once it runs. */
+static void apply_verify(struct remap_ctx *x)
+{
+	struct block nb;
+	int t;
+
+	if (read_block(x, &nb) || nb.base != x->new_base)
+		fail(x, EIO, "after the %s the vdso is not at 0x%lx", op_name(x), x->new_base);
+	t = image_type_at(x->memfd, nb.base);
+	if (t != x->new_type)
+		fail(x, EIO, "after the switch the vdso at 0x%lx is %s, not %s", nb.base,
+		     vdso_type_name(t) ?: "unknown", vdso_type_name(x->new_type));
+}
+
+static void remap_apply(struct remap_ctx *x)
+{
+	int sig = guard_signal_pending();
+
+	if (sig)
+		refuse(x, EINTR, "interrupted by %s before any change; target left as it was",
+		       sigabbrev_np(sig) ?: "a signal");
+	/* ---- point of first change ---- */
+	apply_unmap_replaced(x);
+	apply_block(x);
+	apply_relocate(x);
+	apply_proxies(x);
+	/* the last injection is done: give the program its text back before anything else */
+	target_unstub(&x->tgt);
+	apply_verify(x);
+	add_step(x, "detach %d thread%s", x->tgt.nthreads, x->tgt.nthreads == 1 ? "" : "s");
+}
+
+/* ---- remap_report: the plan (a dry run) or what was done ---- */
 
 static void print_side(const char *key, int type, unsigned long base, unsigned long vvar,
 		       unsigned long size)
@@ -565,494 +1174,114 @@ static void print_side(const char *key, int type, unsigned long base, unsigned l
 	out_obj_end();
 }
 
-static int verdict_or_refuse(const struct caller *c, pid_t pid, int *pidfd_out, struct verdict *v)
+/* Let the target go and say so in the audit log. */
+static void remap_done(struct remap_ctx *x)
 {
-	int pidfd = pidfd_open_checked(pid);
+	const struct block *b = &x->old;
 
-	if (pidfd < 0) {
-		if (pidfd == -ESRCH)
-			refuse(ESRCH, "no process %d", (int)pid);
-		refuse(-pidfd, "cannot open process %d: %s", (int)pid, strerror(-pidfd));
-	}
-	policy_check(c, pid, pidfd, v);
-	if (!v->allowed)
-		refuse(v->err ? v->err : EPERM, "%s", v->reason);
-	*pidfd_out = pidfd;
-	return 0;
+	remap_release(x);
+	if (x->rq->dry_run)
+		audit_log(x->caller, x->op, x->pid, "ok", "dry run: %s %s 0x%lx -> %s 0x%lx",
+			  op_name(x), vdso_type_name(x->old_type), b->base,
+			  vdso_type_name(x->new_type), x->new_base);
+	else
+		audit_log(x->caller, x->op, x->pid, "ok", "%s %s 0x%lx -> %s 0x%lx (%s)%s",
+			  op_name(x), vdso_type_name(x->old_type), b->base,
+			  vdso_type_name(x->new_type), x->new_base, path_name(x->path),
+			  x->use_proxy ? " with proxy" : "");
 }
 
-/*
- * Refuse a target whose mm another thread group shares (CLONE_VM without
- * CLONE_THREAD, or a vfork child before exec): only the target's threads are
- * stopped, so the other group could be running in the vdso while it moves.
- * Checked before the seize (a vfork parent cannot even be stopped: it waits
- * for its child killably) and again once every thread is stopped, when no
- * new sharer can appear unnoticed.
- */
-static void check_unshared(pid_t pid, int stopped)
+static void remap_report(struct remap_ctx *x)
 {
-	static struct mmshare sh;
-	int before = sh.compared;
-	int err = stopped ? mmshare_recheck(pid, &sh) : mmshare_scan(pid, 0, &sh);
+	const struct block *b = &x->old;
 
-	if (err == -ENOSYS)
-		refuse(EOPNOTSUPP, "cannot prove that process %d shares its address space with no "
-		       "other process: the kernel has no kcmp(2) (CONFIG_KCMP)", (int)pid);
-	if (err == -ESRCH)
-		refuse(ESRCH, "process %d exited", (int)pid);
-	if (err)
-		refuse(io_code(-err), "cannot check whether process %d shares its "
-		       "address space: %s", (int)pid, err_text(-err));
-	if (sh.n)
-		refuse(EBUSY, "process %d shares its address space, and so its vdso, with pid %d%s "
-		       "(clone with CLONE_VM, or vfork before exec), which the helper does not stop: "
-		       "it could be running in the vdso while it moves", (int)pid, (int)sh.pid[0],
-		       sh.n > 1 ? " and others" : "");
-	if (sh.changed)
-		refuse(EBUSY, "process %d's address space changed while all its threads were "
-		       "stopped: another process shares it", (int)pid);
-	if (sh.unproven)
-		refuse(EBUSY, "cannot prove that process %d's address space is not shared with pid %d: "
-		       "kcmp(2) may not compare them and their VmPeak is the same", (int)pid,
-		       (int)sh.unproven);
-	if (stopped && sh.full)
-		add_check("shared_mm", 1, "address space shared with no other process (%d compared)",
-			  sh.compared);
-	else if (stopped)
-		add_check("shared_mm", 1, "address space shared with no other process (%d compared, "
-			  "then %d new since)", before, sh.compared - before);
-}
-
-void cmd_remap(const struct caller *c, const struct remap_req *rq)
-{
-	unsigned long before, after, new_base, new_vvar, limit, min_addr, text_len;
-	unsigned char *img = NULL, *proxy_img = NULL;
-	int pidfd, mode, old_type, new_type, memfd, sig, use_proxy, lost = 0, switching, nin, shstk;
-	static struct proxy_list proxies;
-	unsigned long replace = 0;	/* base of our own proxy that the new text takes over */
-	unsigned char *replaced_img = NULL;
-	struct maps_entry clash;
-	struct vdso_elf elf;
-	struct verdict v;
-	struct block b;
-	struct maps m;
-	char why[256] = "";
-	long r = 0;
-	const char *path;
-
-	g_caller = c;
-	g_pid = rq->pid;
-	out_set_cleanup(release_target);
-	verdict_or_refuse(c, rq->pid, &pidfd, &v);
-	add_check("policy", 1, "%s", v.reason);
-	audit_log(c, "remap", rq->pid, "allowed", "%s", v.reason);
-
-	mode = proc_exe_mode(rq->pid);
-	memfd = mem_open(rq->pid);
-	if (memfd < 0)
-		refuse(-memfd == ENOENT ? ESRCH : -memfd, "cannot open memory of %d: %s", (int)rq->pid,
-		       err_text(-memfd));
-	read_maps_or_refuse(rq->pid, &m);
-	if (maps_find_block(&m, &b))
-		refuse(ENOENT, "target %d has no vdso mapped", (int)rq->pid);
-	old_type = image_type_at(memfd, b.base);
-	if (old_type == VDSO_TYPE_UNKNOWN)
-		fail(EIO, "cannot read the vdso image header at 0x%lx", b.base);
-	new_type = rq->type != VDSO_TYPE_UNKNOWN ? rq->type : old_type;
-	switching = new_type != old_type;
-	use_proxy = !switching && !rq->no_proxy;
-	path = kernel_has_vdso_syscalls() ? "syscall" : "stock";
-
-	/* a switch leaves old callers speaking the wrong ABI: only on request */
-	if (switching) {
-		if (vdso_type_of_mode(mode) != new_type && !rq->force)
-			refuse(EINVAL, "process %d runs as %s; a %s vdso would not serve its callers "
-			       "(use --force, e.g. for a restorer about to change mode)",
-			       (int)rq->pid, mode_name(mode), vdso_type_name(new_type));
-		add_check("mode", vdso_type_of_mode(mode) == new_type, "process mode %s, new type %s%s",
-			  mode_name(mode), vdso_type_name(new_type),
-			  vdso_type_of_mode(mode) != new_type ? " (forced)" : "");
-	}
-	for (int i = 0; i < b.nvmas; i++) {
-		int sealed = proc_vma_sealed(rq->pid, b.vma[i].start);
-
-		/* an unreadable answer refuses: it must never read as "not sealed" */
-		if (sealed < 0)
-			refuse(-sealed == ENOENT ? ESRCH : io_code(-sealed), "cannot read whether the "
-			       "vdso block of %d is sealed: %s", (int)rq->pid, err_text(-sealed));
-		if (sealed == 1)
-			refuse(EPERM, "the vdso block is sealed (%s at 0x%lx): it cannot move",
-			       vma_label(&b.vma[i]), b.vma[i].start);
-	}
-	add_check("sealed", 1, "block not sealed");
-
-	if (switching) {
-		struct layout l;
-
-		int err = layout_get(new_type, &l, NULL, NULL);
-
-		if (err)
-			refuse(-err, "%s", l.reason);
-		if (!l.available)
-			refuse(EOPNOTSUPP, "%s", l.reason[0] ? l.reason : "type not available");
-		before = l.before;
-		after = l.after;
-	} else {
-		before = b.base - b.vvar_start;
-		after = b.end - b.base;
-	}
-	min_addr = proc_mmap_min_addr();
-	/* below the reach of the new type and of the process (an unknown mode: the type's alone) */
-	limit = vdso_type_limit(new_type);
-	if (vdso_type_valid(mode) && vdso_type_limit(mode) < limit)
-		limit = vdso_type_limit(mode);
-	if (rq->auto_addr) {
-		if (choose_dest(&m, &b, before, after, min_addr, limit, &new_base))
-			refuse(ENOMEM, "no free range of %lu bytes below 0x%lx", before + after, limit);
-	} else {
-		new_base = rq->addr;
-		if (new_base & (PAGE - 1))
-			refuse(EINVAL, "address 0x%lx is not page aligned", new_base);
-		if (new_base < before || new_base - before < min_addr)
-			refuse(EINVAL, "address 0x%lx puts the block below mmap_min_addr 0x%lx",
-			       new_base, min_addr);
-		if (new_base > limit || limit - new_base < after)
-			refuse(ENOMEM, "address 0x%lx puts the block above the limit 0x%lx for a %s process",
-			       new_base, limit, mode_name(mode));
-		if (new_base == b.base && !switching)
-			refuse(EINVAL, "the vdso is already at 0x%lx", new_base);
-	}
-	new_vvar = new_base - before;
-	text_len = b.end - b.base;
-	if (use_proxy && ranges_overlap(new_vvar, new_base + after, b.base, b.end))
-		refuse(EEXIST, "destination 0x%lx-0x%lx overlaps the old text 0x%lx-0x%lx, where the "
-		       "proxy must stay (use another address, or --no-proxy)",
-		       new_vvar, new_base + after, b.base, b.end);
-	maps_free(&m);
-
-	check_unshared(rq->pid, 0);
-
-	/* from here the target is stopped: every exit goes through release_target() */
-	guard_signals_block();
-	r = target_seize(&tgt, rq->pid, why, sizeof(why));
-	if (r)
-		refuse((int)-r, "%s", why);
-	tgt_held = 1;
-	add_step("seize %d thread%s", tgt.nthreads, tgt.nthreads == 1 ? "" : "s");
-	{
-		struct verdict again;
-
-		r = policy_recheck_verdict(rq->pid, pidfd, &again);
-		if (r == -ESRCH)
-			refuse(ESRCH, "process %d is no longer the one that was checked", (int)rq->pid);
-		if (r)
-			refuse(again.err ? again.err : (int)-r, "process %d could not be checked again: %s",
-			       (int)rq->pid, again.reason);
-	}
-	/* read while stopped: a process cannot turn seccomp on behind our back now */
-	sig = proc_seccomp(rq->pid);
-	if (sig < 0)
-		refuse(io_code(-sig), "cannot read whether process %d runs under seccomp: %s",
-		       (int)rq->pid, err_text(-sig));
-	if (sig > 0)
-		refuse(EPERM, "process %d runs under seccomp (%s mode): an injected mremap, munmap "
-		       "or arch_prctl could kill it", (int)rq->pid, sig == 1 ? "strict" : "filter");
-	if (target_sud_active(&tgt))
-		refuse(EPERM, "process %d uses syscall user dispatch: injected syscalls would be "
-		       "turned into SIGSYS", (int)rq->pid);
-	check_unshared(rq->pid, 1);
-
-	/* the stopped truth: maps again, destination, threads */
-	read_maps_or_refuse(rq->pid, &m);
-	if (maps_find_block(&m, &b))
-		refuse(ESRCH, "target %d lost its vdso", (int)rq->pid);
-	proxy_find_all(tgt.memfd, &m, &proxies);
-	target_choose_stub(&tgt, &m);
-	if (!maps_range_free(&m, new_vvar, new_base + after, &b, &clash)) {
-		/*
-		 * Moving back onto one of this process's own proxies is fine when
-		 * the new text lands exactly on it: callers holding addresses in it
-		 * then reach the same functions of the real vdso.
-		 */
-		for (int i = 0; !switching && i < proxies.n; i++)
-			if (proxies.base[i] == new_base && proxies.size[i] == after &&
-			    clash.start == new_base)
-				replace = new_base;
-		if (replace) {
-			struct maps_entry px = clash;
-
-			px.start = px.end;	/* look past the proxy for anything else */
-			for (int i = 0; i < m.n; i++)
-				if (m.e[i].start == replace)
-					m.e[i].name[0] = '\x01';	/* mark: skipped below */
-			for (int i = 0; i < m.n; i++) {
-				const struct maps_entry *e = &m.e[i];
-
-				if (e->name[0] == '\x01' || e->end <= new_vvar || e->start >= new_base + after)
-					continue;
-				if (e->start >= b.vvar_start && e->end <= b.end)
-					continue;
-				px = *e;
-				replace = 0;
-				break;
-			}
-			clash = px;
-		}
-		if (!replace)
-			refuse(EEXIST, "destination 0x%lx-0x%lx is occupied by %s 0x%lx-0x%lx", new_vvar,
-			       new_base + after, vma_label(&clash), clash.start, clash.end);
-		add_check("destination", 1, "0x%lx-0x%lx is free but for this process's proxy at 0x%lx",
-			  new_vvar, new_base + after, replace);
-	} else {
-		add_check("destination", 1, "0x%lx-0x%lx is free", new_vvar, new_base + after);
-	}
-	maps_free(&m);
-	img = read_image(tgt.memfd, b.base, text_len);
-	if (!img)
-		refuse(io_code(errno), "cannot read the vdso image at 0x%lx: %s", b.base,
-		       err_text(errno));
-	if (vdso_elf_parse(img, text_len, &elf))
-		refuse(EIO, "the vdso image at 0x%lx is not one the helper can read", b.base);
-	/*
-	 * A proxy move relocates threads; elsewhere they must step out. So must
-	 * they under a shadow stack: its return addresses cannot be rewritten.
-	 */
-	shstk = proc_shadow_stack(rq->pid);
-	if (shstk < 0)
-		refuse(io_code(-shstk), "cannot read whether process %d uses a shadow stack: %s",
-		       (int)rq->pid, err_text(-shstk));
-	nin = settle_threads(&b, &elf, img, rq->dry_run || (use_proxy && !shstk), why, sizeof(why));
-	if (nin < 0)
-		refuse(EBUSY, "%s", why);
-	for (int i = 0; i < tgt.nthreads; i++) {
-		unsigned long ip = tgt.th[i].regs.rip;
-
-		if (ip < b.base || ip >= b.end)
-			continue;
-		if (switching)
-			refuse(EBUSY, "thread %d is %s inside the vdso (offset 0x%lx); after a type "
-			       "switch there would be no code under it", (int)tgt.th[i].tid,
-			       in_syscall(&tgt.th[i], img, &b) ? "blocked in a syscall" : "executing",
-			       ip - b.base);
-		if (!use_proxy)
-			refuse(EBUSY, "thread %d is %s inside the vdso (offset 0x%lx); without a "
-			       "proxy its return path would be gone", (int)tgt.th[i].tid,
-			       in_syscall(&tgt.th[i], img, &b) ? "blocked in a syscall" : "executing",
-			       ip - b.base);
-	}
-	add_check("threads", 1, "%d thread%s, %d inside the vdso%s", tgt.nthreads,
-		  tgt.nthreads == 1 ? "" : "s", nin, nin ? " where the proxy keeps their code" : "");
-
-	if (use_proxy) {
-		proxy_img = malloc(text_len);
-		if (!proxy_img)
-			refuse(ENOMEM, "out of memory");
-		memcpy(proxy_img, img, text_len);
-		if (proxy_patch(proxy_img, text_len, &elf, b.base, new_base, why, sizeof(why)))
-			refuse(EOPNOTSUPP, "no proxy possible: %s", why);
-		add_check("proxy", 1, "%d entries jump 0x%lx -> 0x%lx", elf.nsyms, b.base, new_base);
-	}
-
-	if (rq->dry_run) {
-		release_target();
-		audit_log(c, "remap", rq->pid, "ok", "dry run: %s %s 0x%lx -> %s 0x%lx",
-			  switching ? "switch" : "move", vdso_type_name(old_type), b.base,
-			  vdso_type_name(new_type), new_base);
-		add_step("%s 0x%lx -> 0x%lx (%s)", switching ? "switch" : "move", b.base, new_base, path);
-		if (use_proxy)
-			add_step("proxy at 0x%lx", b.base);
-		goto report;
-	}
-	sig = guard_signal_pending();
-	if (sig)
-		refuse(EINTR, "interrupted by %s before any change; target left as it was",
-		       sigabbrev_np(sig) ?: "a signal");
-
-	/* ---- point of first change ---- */
-	if (replace) {
-		replaced_img = read_image(tgt.memfd, replace, after);
-		if (!replaced_img)
-			refuse(io_code(errno), "cannot read the proxy at 0x%lx: %s", replace,
-			       err_text(errno));
-		r = inj(SYS_munmap, replace, after, 0, 0, 0, 0);
-		if (is_err(r))
-			fail((int)-r, "cannot unmap the proxy at 0x%lx: %s", replace, strerror((int)-r));
-		add_step("munmap proxy 0x%lx", replace);
-	}
-	r = -ENOSYS;
-	if (strcmp(path, "syscall") == 0) {
-		r = inj_vdso_remap(new_type, new_base);
-		if (r != -ENOSYS)
-			add_step("vdso_remap %s 0x%lx", vdso_type_name(new_type), new_base);
-	}
-	if (r == -ENOSYS) {
-		path = "stock";
-		if (switching)
-			r = stock_switch(&b, old_type, new_type, new_vvar, new_base, &lost);
-		else
-			r = stock_move(&b, new_vvar);
-	}
-	if (lost)
-		fail(EIO, "type switch failed (%s) and the old vdso could not be restored",
-		     strerrorname_np((int)-r) ?: "?");
-	if (r && replace) {
-		/* put the proxy back as it was */
-		long u = inj(SYS_mmap, replace, after, PROT_READ | PROT_EXEC,
-			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, (unsigned long)-1, 0);
-
-		if ((unsigned long)u != replace || mem_write(tgt.memfd, replace, replaced_img, after))
-			fail((int)-r, "move failed (%s) and the proxy at 0x%lx could not be restored",
-			     strerror((int)-r), replace);
-	}
-	if (r)
-		fail((int)-r, "%s failed: %s; the vdso is unchanged", switching ? "switch" : "move",
-		     strerror((int)-r));
-
-	/* what threads hold into the old block follows it (kept code keeps its threads) */
-	if (!switching) {
-		for (int i = 0; i < tgt.nthreads; i++) {
-			struct tthread *th = &tgt.th[i];
-			unsigned long ip = th->regs.rip;
-			int in_text = ip >= b.base && ip < b.end;
-			int k = relocate(th, &b, new_base - b.base, mode, !shstk,
-					 in_text && in_kept_code(&elf, ip - b.base));
-
-			if (k)
-				add_step("thread %d: %d value%s moved%s", (int)th->tid, k,
-					 k == 1 ? "" : "s", th->regs.rip != ip ? ", ip too" : "");
-		}
-	}
-	if (use_proxy) {
-		int perr = 0;
-
-		r = inj(SYS_mmap, b.base, text_len, PROT_READ | PROT_EXEC,
-			MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, (unsigned long)-1, 0);
-		if (is_err(r) || (unsigned long)r != b.base) {
-			perr = is_err(r) ? (int)-r : EEXIST;
-		} else {
-			perr = -mem_write(tgt.memfd, b.base, proxy_img, text_len);
-			if (perr)
-				inj(SYS_munmap, b.base, text_len, 0, 0, 0, 0);
-		}
-		if (perr) {
-			/* without its proxy the process would crash: move back */
-			struct block nb;
-			long u = -ENOSYS;
-
-			if (strcmp(path, "syscall") == 0)
-				u = inj_vdso_remap(old_type, b.base);
-			if (u == -ENOSYS && read_block(&nb) == 0)
-				u = stock_move(&nb, b.vvar_start);
-			fail(perr, "cannot place the proxy at 0x%lx (%s); %s", b.base, strerror(perr),
-			     u ? "and moving back failed" : "moved back, the vdso is unchanged");
-		}
-		add_step("proxy at 0x%lx -> 0x%lx", b.base, new_base);
-		for (int i = 0; i < proxies.n; i++) {
-			unsigned char *p;
-			struct vdso_elf pe;
-
-			if (proxies.base[i] == replace)
-				continue;
-			p = read_image(tgt.memfd, proxies.base[i], proxies.size[i]);
-			if (p && vdso_elf_parse(p, proxies.size[i], &pe) == 0 && pe.type == new_type &&
-			    proxy_patch(p, proxies.size[i], &pe, proxies.base[i], new_base, why,
-					sizeof(why)) == 0 &&
-			    mem_write(tgt.memfd, proxies.base[i], p, proxies.size[i]) == 0)
-				add_step("re-point proxy 0x%lx -> 0x%lx", proxies.base[i], new_base);
-			free(p);
-		}
-	}
-	/* the last injection is done: give the program its text back before anything else */
-	target_unstub(&tgt);
-	/* verify while still stopped: a forced switch may kill the target once it runs */
-	{
-		struct block nb;
-		int t;
-
-		if (read_block(&nb) || nb.base != new_base)
-			fail(EIO, "after the %s the vdso is not at 0x%lx", switching ? "switch" : "move",
-			     new_base);
-		t = image_type_at(memfd, nb.base);
-		if (t != new_type)
-			fail(EIO, "after the switch the vdso at 0x%lx is %s, not %s", nb.base,
-			     vdso_type_name(t) ?: "unknown", vdso_type_name(new_type));
-	}
-	add_step("detach %d thread%s", tgt.nthreads, tgt.nthreads == 1 ? "" : "s");
-	release_target();
-	audit_log(c, "remap", rq->pid, "ok", "%s %s 0x%lx -> %s 0x%lx (%s)%s",
-		  switching ? "switch" : "move", vdso_type_name(old_type), b.base,
-		  vdso_type_name(new_type), new_base, path, use_proxy ? " with proxy" : "");
-report:
-	out_set_cleanup(NULL);
+	out_set_cleanup(NULL, NULL);
 	out_obj_begin(NULL);
-	out_int("pid", rq->pid);
-	out_bool("dry_run", rq->dry_run);
-	out_str("operation", switching ? "switch" : "move");
-	out_str("path", path);
-	print_side("from", old_type, b.base, b.vvar_start, b.end - b.vvar_start);
-	print_side("to", new_type, new_base, new_vvar, before + after);
-	out_bool("proxy", use_proxy);
+	out_int("pid", x->pid);
+	out_bool("dry_run", x->rq->dry_run);
+	out_str("operation", op_name(x));
+	out_str("path", path_name(x->path));
+	print_side("from", x->old_type, b->base, b->vvar_start, b->end - b->vvar_start);
+	print_side("to", x->new_type, x->new_base, x->new_vvar, x->before + x->after);
+	out_bool("proxy", x->use_proxy);
 	out_arr_begin("checks");
-	for (int i = 0; i < nchecks; i++) {
+	for (int i = 0; i < x->nchecks; i++) {
 		out_obj_begin(NULL);
-		out_str("name", checks[i].name);
-		out_bool("ok", checks[i].ok);
-		out_str("detail", checks[i].detail);
+		out_str("name", x->checks[i].name);
+		out_bool("ok", x->checks[i].ok);
+		out_str("detail", x->checks[i].detail);
 		out_obj_end();
 	}
 	out_arr_end();
 	out_arr_begin("steps");
-	for (int i = 0; i < nsteps; i++)
-		out_str(NULL, steps[i]);
+	for (int i = 0; i < x->nsteps; i++)
+		out_str(NULL, x->steps[i]);
 	out_arr_end();
-	if (!rq->dry_run)
-		out_int("stop_ns", target_stop_ns(&tgt));
+	if (!x->rq->dry_run)
+		out_int("stop_ns", target_stop_ns(&x->tgt));
 	out_obj_end();
 	out_flush();
-	free(img);
-	free(proxy_img);
-	free(replaced_img);
-	close(memfd);
-	close(pidfd);
+}
+
+/*
+ * The order of work (see the top of this file): check what needs no stop,
+ * seize, check the stopped truth, change, report. A dry run stops after the
+ * checks and reports the steps it would take.
+ */
+void cmd_remap(const struct caller *c, const struct remap_req *rq)
+{
+	struct remap_ctx *x = ctx_new(c, rq->pid, "remap");
+
+	x->rq = rq;
+	remap_plan(x);
+	remap_seize(x);
+	remap_check_stopped(x);
+	if (rq->dry_run)
+		remap_plan_steps(x);
+	else
+		remap_apply(x);
+	remap_done(x);
+	remap_report(x);
+	ctx_free(x);
 }
 
 /* ---- show: read-only, never stops the target ---- */
 
 void cmd_show(const struct caller *c, pid_t pid)
 {
-	static pid_t tids[TARGET_MAX_THREADS];
+	struct remap_ctx *x = ctx_new(c, pid, "show");
+	pid_t *tids = calloc(TARGET_MAX_THREADS, sizeof(*tids));
 	unsigned long auxv_base = 0, sysinfo = 0;
-	int pidfd, mode, type = VDSO_TYPE_UNKNOWN, memfd, n;
-	static struct proxy_list proxies;
-	struct mmshare sh;
+	int mode, type = VDSO_TYPE_UNKNOWN, memfd, n;
+	struct proxy_list *proxies = &x->proxies;
+	struct mmshare *sh = &x->sh;
 	int shared_err;
 	struct verdict v;
 	struct block b;
 	struct maps m;
 	char comm[64] = "";
 
-	g_caller = c;
-	g_pid = pid;
-	g_op = "show";
-	verdict_or_refuse(c, pid, &pidfd, &v);
+	if (!tids)
+		refuse(x, ENOMEM, "out of memory");
+	verdict_or_refuse(x, &v);
 	audit_log(c, "show", pid, "allowed", "%s", v.reason);
 	mode = proc_exe_mode(pid);
 	proc_comm(pid, comm, sizeof(comm));
-	memfd = mem_open(pid);
+	memfd = x->memfd = mem_open(pid);
 	if (memfd < 0)
-		refuse(-memfd == ENOENT ? ESRCH : -memfd, "cannot open memory of %d: %s", (int)pid,
+		refuse(x, -memfd == ENOENT ? ESRCH : -memfd, "cannot open memory of %d: %s", (int)pid,
 		       err_text(-memfd));
-	read_maps_or_refuse(pid, &m);
+	read_maps_or_refuse(x, &m);
 	if (maps_find_block(&m, &b))
 		b.nvmas = 0;
 	else
 		type = image_type_at(memfd, b.base);
 	proc_auxv_base(pid, mode, &auxv_base, &sysinfo);
-	proxy_find_all(memfd, &m, &proxies);
+	proxy_find_all(memfd, &m, proxies);
 	n = proc_tids(pid, tids, TARGET_MAX_THREADS);
-	shared_err = mmshare_scan(pid, 0, &sh);
-	if (policy_recheck(pid, pidfd))
-		refuse(ESRCH, "process %d exited while it was read", (int)pid);
+	shared_err = mmshare_scan(pid, 0, sh);
+	if (policy_recheck(pid, x->pidfd))
+		refuse(x, ESRCH, "process %d exited while it was read", (int)pid);
 
 	out_obj_begin(NULL);
 	out_int("pid", pid);
@@ -1080,17 +1309,17 @@ void cmd_show(const struct caller *c, pid_t pid)
 	}
 	out_arr_end();
 	out_arr_begin("proxies");
-	for (int i = 0; i < proxies.n; i++) {
-		unsigned char *p = read_image(memfd, proxies.base[i], proxies.size[i]);
+	for (int i = 0; i < proxies->n; i++) {
+		unsigned char *p = read_image(memfd, proxies->base[i], proxies->size[i]);
 		struct vdso_elf pe;
 		unsigned long to = 0;
 
-		if (p && vdso_elf_parse(p, proxies.size[i], &pe) == 0)
-			to = proxy_target(p, proxies.size[i], &pe, proxies.base[i]);
+		if (p && vdso_elf_parse(p, proxies->size[i], &pe) == 0)
+			to = proxy_target(p, proxies->size[i], &pe, proxies->base[i]);
 		free(p);
 		out_obj_begin(NULL);
-		out_hex("base", proxies.base[i]);
-		out_int("size", (long long)proxies.size[i]);
+		out_hex("base", proxies->base[i]);
+		out_int("size", (long long)proxies->size[i]);
 		if (to)
 			out_hex("target", to);
 		else
@@ -1102,8 +1331,8 @@ void cmd_show(const struct caller *c, pid_t pid)
 		out_null("shared_mm_with");
 	} else {
 		out_arr_begin("shared_mm_with");
-		for (int i = 0; i < sh.n && i < MMSHARE_LIST; i++)
-			out_int(NULL, sh.pid[i]);
+		for (int i = 0; i < sh->n && i < MMSHARE_LIST; i++)
+			out_int(NULL, sh->pid[i]);
 		out_arr_end();
 	}
 	out_arr_begin("threads");
@@ -1136,26 +1365,26 @@ void cmd_show(const struct caller *c, pid_t pid)
 	out_obj_end();
 	out_obj_end();
 	maps_free(&m);
-	close(memfd);
-	close(pidfd);
+	free(tids);
+	ctx_free(x);
 	out_flush();
 }
 
 /* ---- exec: placement at the exec event, before any user code ran ---- */
 
 /* Rewrite AT_SYSINFO_EHDR (and AT_SYSINFO) in the auxv on the new stack. */
-static int patch_auxv(unsigned long old_base, unsigned long new_base, int wide, char *why,
+static int patch_auxv(struct remap_ctx *x, unsigned long old_base, unsigned long new_base, int wide, char *why,
 		      size_t whylen)
 {
 	unsigned char stack[65536], want[1024];
 	size_t w = wide ? 8 : 4, idx, nw;
-	unsigned long sp = tgt.th[0].regs.rsp, argc;
+	unsigned long sp = x->tgt.th[0].regs.rsp, argc;
 	char path[64];
 	ssize_t alen;
 	int fd, patched = 0;
 
 #define WORD(i) ({ unsigned long _v = 0; memcpy(&_v, stack + (i) * w, w); _v; })
-	snprintf(path, sizeof(path), "/proc/%d/auxv", (int)tgt.pid);
+	snprintf(path, sizeof(path), "/proc/%d/auxv", (int)x->tgt.pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	alen = fd >= 0 ? read(fd, want, sizeof(want)) : -1;
 	if (fd >= 0)
@@ -1166,14 +1395,14 @@ static int patch_auxv(unsigned long old_base, unsigned long new_base, int wide, 
 		struct maps sm;
 		const struct maps_entry *se;
 
-		if (maps_read(tgt.pid, &sm) == 0) {
+		if (maps_read(x->tgt.pid, &sm) == 0) {
 			se = maps_find(&sm, sp);
 			if (se)
 				nw = se->end - sp < sizeof(stack) ? se->end - sp : sizeof(stack);
 			maps_free(&sm);
 		}
 	}
-	if (alen <= 0 || nw < 64 || mem_read(tgt.memfd, sp, stack, nw)) {
+	if (alen <= 0 || nw < 64 || mem_read(x->tgt.memfd, sp, stack, nw)) {
 		snprintf(why, whylen, "cannot read the new stack or auxv");
 		return -EIO;
 	}
@@ -1207,9 +1436,9 @@ static int patch_auxv(unsigned long old_base, unsigned long new_base, int wide, 
 		if (key != AT_SYSINFO_EHDR && key != AT_SYSINFO)
 			continue;
 		nv = val - old_base + new_base;
-		if (mem_write(tgt.memfd, sp + (idx + 1) * w, &nv, w))
+		if (mem_write(x->tgt.memfd, sp + (idx + 1) * w, &nv, w))
 			goto bad;
-		add_step("auxv %s 0x%lx -> 0x%lx", key == AT_SYSINFO ? "AT_SYSINFO" : "AT_SYSINFO_EHDR",
+		add_step(x, "auxv %s 0x%lx -> 0x%lx", key == AT_SYSINFO ? "AT_SYSINFO" : "AT_SYSINFO_EHDR",
 			 val, nv);
 		patched++;
 	}
@@ -1230,14 +1459,20 @@ int place_at_exec(pid_t pid, unsigned long addr, unsigned long *base_out, char *
 	struct maps_entry clash;
 	struct block b;
 	struct maps m;
+	struct remap_ctx *x = calloc(1, sizeof(*x));
 	long r;
 
 	*base_out = 0;
-	if (target_adopt(&tgt, pid)) {
+	if (!x) {
+		snprintf(why, whylen, "out of memory");
+		return -ENOMEM;
+	}
+	if (target_adopt(&x->tgt, pid)) {
 		snprintf(why, whylen, "cannot read the new program's state");
+		free(x);
 		return -EIO;
 	}
-	tgt_held = 1;
+	x->held = 1;
 	mode = proc_exe_mode(pid);
 	memset(&m, 0, sizeof(m));
 	if (proc_seccomp(pid) > 0) {
@@ -1254,7 +1489,7 @@ int place_at_exec(pid_t pid, unsigned long addr, unsigned long *base_out, char *
 	*base_out = b.base;
 	before = b.base - b.vvar_start;
 	after = b.end - b.base;
-	type = image_type_at(tgt.memfd, b.base);
+	type = image_type_at(x->tgt.memfd, b.base);
 	/* an unknown mode gets the smaller limit, which holds in every mode */
 	limit = vdso_type_limit(vdso_type_valid(mode) ? mode : VDSO_TYPE_I386);
 	r = -EINVAL;
@@ -1276,29 +1511,30 @@ int place_at_exec(pid_t pid, unsigned long addr, unsigned long *base_out, char *
 	} else {
 		r = -ENOSYS;
 		if (kernel_has_vdso_syscalls())
-			r = inj_vdso_remap(type, addr);
+			r = inj_vdso_remap(x, type, addr);
 		if (r == -ENOSYS)
-			r = stock_move(&b, addr - before);
+			r = stock_move(x, &b, addr - before);
 		if (r)
 			snprintf(why, whylen, "move failed: %s", strerror((int)-r));
 	}
 	if (r)
 		goto out;
-	r = patch_auxv(b.base, addr, mode == VDSO_TYPE_X86_64, why, whylen);
+	r = patch_auxv(x, b.base, addr, mode == VDSO_TYPE_X86_64, why, whylen);
 	if (r) {
 		/* leave the program as the kernel made it */
 		long u = -ENOSYS;
 		struct block nb;
 
 		if (kernel_has_vdso_syscalls())
-			u = inj_vdso_remap(type, b.base);
-		if (u == -ENOSYS && read_block(&nb) == 0)
-			stock_move(&nb, b.vvar_start);
+			u = inj_vdso_remap(x, type, b.base);
+		if (u == -ENOSYS && read_block(x, &nb) == 0)
+			stock_move(x, &nb, b.vvar_start);
 		goto out;
 	}
 	*base_out = addr;
 out:
 	maps_free(&m);
-	release_target();
+	remap_release(x);
+	free(x);
 	return (int)r;
 }
