@@ -13,6 +13,7 @@ import pwd
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from vdsotui import elfident, procmap, procread
 from vdsotui.model import (
@@ -152,9 +153,7 @@ class ProcSource:
             cmdline = proc.cmdline()
 
         def plain(visibility: Visibility) -> _Entry:
-            found = ProcessVdso(
-                pid, st.ppid, st.comm, user, uid, st.threads, visibility, cmdline=cmdline
-            )
+            found = _process(pid, st, user, uid, cmdline, visibility)
             return _Entry(st.starttime, st.vsize, None, found)
 
         if st.kernel_thread:
@@ -202,22 +201,11 @@ class ProcSource:
             ):
                 prev.vsize = st.vsize
                 return prev
-            refreshed = ProcessVdso(
-                pid,
-                st.ppid,
-                st.comm,
-                user,
-                uid,
-                st.threads,
-                old.visibility,
-                old.mode,
-                old.block,
-                old.vdso_type,
-                old.auxv_base,
-                old.proxy_bases,
-                old.error,
-                cmdline,
-            )
+            refreshed = _process(
+                pid, st, user, uid, cmdline, old.visibility,
+                mode=old.mode, block=old.block, vdso_type=old.vdso_type,
+                auxv_base=old.auxv_base, proxy_bases=old.proxy_bases, error=old.error,
+            )  # fmt: skip
             return _Entry(st.starttime, st.vsize, block, refreshed, anon_exec)
 
         stats.parsed += 1
@@ -264,7 +252,6 @@ class ProcSource:
         anon_exec: tuple[int, ...],
     ) -> ProcessVdso:
         """Read the facts that only change with exec or a remap."""
-        error = None
         try:
             mode = self._mode(proc)
             text = block.text if block else None
@@ -276,36 +263,20 @@ class ProcSource:
             # has its proxies away from both its base and its auxv base.
             proxies = tuple(a for a in anon_exec if _is_proxy(proc, a))
         except _ACCESS_ERRORS:
-            return ProcessVdso(
-                pid, st.ppid, st.comm, user, uid, st.threads, Visibility.NOT_VISIBLE,
-                cmdline=cmdline,
-            )  # fmt: skip
+            return _process(pid, st, user, uid, cmdline, Visibility.NOT_VISIBLE)
         except _GONE_ERRORS:
-            return ProcessVdso(
-                pid, st.ppid, st.comm, user, uid, st.threads, Visibility.GONE, cmdline=cmdline
-            )
+            return _process(pid, st, user, uid, cmdline, Visibility.GONE)
         except OSError as exc:
             # EIO from /proc/PID/mem: the page is not readable. Say so.
             error = f"{exc.strerror or exc}"
-            return ProcessVdso(
-                pid, st.ppid, st.comm, user, uid, st.threads, Visibility.VISIBLE,
-                block=block, error=error, cmdline=cmdline,
-            )  # fmt: skip
-        return ProcessVdso(
-            pid,
-            st.ppid,
-            st.comm,
-            user,
-            uid,
-            st.threads,
-            Visibility.VISIBLE,
-            mode,
-            block,
-            vdso_type,
-            auxv.sysinfo_ehdr,
-            proxies,
-            cmdline=cmdline,
-        )
+            return _process(
+                pid, st, user, uid, cmdline, Visibility.VISIBLE, block=block, error=error
+            )
+        return _process(
+            pid, st, user, uid, cmdline, Visibility.VISIBLE,
+            mode=mode, block=block, vdso_type=vdso_type, auxv_base=auxv.sysinfo_ehdr,
+            proxy_bases=proxies,
+        )  # fmt: skip
 
     def _mode(self, proc: procread.ProcDir) -> Mode:
         key = proc.exe_identity()
@@ -335,6 +306,21 @@ class ProcSource:
             return _Entry(prev.starttime, prev.vsize, None, proc)
         proc = ProcessVdso(pid, 0, "", "", -1, 0, Visibility.GONE)
         return _Entry(-1, -1, None, proc)
+
+
+def _process(
+    pid: int,
+    st: procread.Stat,
+    user: str,
+    uid: int,
+    cmdline: str,
+    visibility: Visibility,
+    **facts: Any,
+) -> ProcessVdso:
+    """A process as one scan saw it: its stat line's facts, and `facts` beside."""
+    return ProcessVdso(
+        pid, st.ppid, st.comm, user, uid, st.threads, visibility, cmdline=cmdline, **facts
+    )
 
 
 def _is_proxy(proc: procread.ProcDir, addr: int) -> bool:
