@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMPS := build/stamps
 
-.PHONY: all setup bytecode run test lint test-kernel bench bench-helper bench-tui \
+.PHONY: all setup bytecode run test lint test-kernel bench bench-helper bench-tui bench-criu \
 	screenshots install uninstall install-helper fuzz kernel-debug-test kernel-bisect criu-test helper subjects clean
 
 all: setup
@@ -66,6 +66,10 @@ bench-helper: setup
 
 bench-tui: setup
 	$(PY) bench/bench_tui.py
+
+# CRIU restore time in the 7.3 guest, patched against 4.1.1 (integrations/criu).
+bench-criu: setup
+	$(PY) bench/bench_criu.py
 
 screenshots: setup
 	$(PY) screenshots/generate.py screenshots

@@ -28,6 +28,9 @@ records what came back, as above:
     criu_guest.py --dump CRIUS OUT_DIR SUBJECT...
     criu_guest.py --restore CRIUS OUT_DIR
 
+`--bench ROUNDS CRIUS OUT_DIR SUBJECT...` runs each subject ROUNDS times
+through each build, interleaved (bench/bench_criu.py).
+
 Writes OUT_DIR/results.json (results-dump.json, results-restore.json)
 and each run's logs. The host's test judges
 the results; this script only fails when it cannot run at all. Every
@@ -135,6 +138,46 @@ def log_marks(path: Path) -> dict[str, list[str]]:
                 continue
             found.setdefault(key, []).append(line.split(": ", 1)[-1].strip())
     return found
+
+
+def _stamp(line: str) -> float | None:
+    if not line.startswith("("):
+        return None
+    try:
+        return float(line[1 : line.index(")")])
+    except ValueError:
+        return None
+
+
+def vdso_steps(path: Path) -> dict[str, float]:
+    """Microseconds of the restorer's two vdso steps, from the log's stamps.
+
+    map: from mapping the running vdso at the parking address (the
+    series' "vdso_remap(" line, or 4.1.1's "Mapping ... vDSO at") to the
+    next gettimeofday line, which both print right after; switch: from
+    "remap inplace" to the next gettimeofday line, after the vdso is at
+    the dumped address.
+    """
+    try:
+        lines = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return {}
+    steps: dict[str, float] = {}
+    start: tuple[str, float] | None = None
+    for line in lines:
+        t = _stamp(line)
+        if t is None:
+            continue
+        if start is None:
+            parking = "vdso_remap(" in line or ("Mapping " in line and "vDSO at" in line)
+            if "map" not in steps and parking:
+                start = ("map", t)
+            elif "switch" not in steps and "remap inplace" in line:
+                start = ("switch", t)
+        elif "gettimeofday" in line:
+            steps[start[0]] = round((t - start[1]) * 1e6, 1)
+            start = None
+    return steps
 
 
 def log_tail(path: Path) -> str:
@@ -322,6 +365,7 @@ def run_one(criu: str, out: Path, spec: str) -> dict[str, object]:
         res["restore_s"] = round(time.monotonic() - t0, 3)
         res["restore_rc"] = restore.returncode
         res["log"] = log_marks(images / "restore.log")
+        res["steps_us"] = vdso_steps(images / "restore.log")
         if restore.returncode != 0:
             res["error"] = "restore failed: " + log_tail(images / "restore.log")
             return res
@@ -466,6 +510,22 @@ def cross(phase: str, builds: dict[str, str], out: Path, specs: list[str]) -> in
     return 0
 
 
+def bench(rounds: int, builds: dict[str, str], out: Path, specs: list[str]) -> int:
+    """ROUNDS rounds of run_one per subject, the builds interleaved and
+    their order alternating from round to round."""
+    names = list(builds)
+    runs: list[dict[str, object]] = []
+    for r in range(rounds):
+        order = names if r % 2 == 0 else names[::-1]
+        for spec in specs:
+            for name in order:
+                res = run_one(builds[name], out / f"round{r}" / name, spec)
+                res["criu"], res["round"] = name, r
+                runs.append(res)
+    (out / "results-bench.json").write_text(json.dumps(runs, indent=1))
+    return 0
+
+
 def criu_builds(arg: str) -> dict[str, str]:
     """NAME=PATH,... (a bare PATH is named "criu")."""
     builds = {}
@@ -477,7 +537,8 @@ def criu_builds(arg: str) -> dict[str, str]:
 
 def main() -> int:
     argv = sys.argv[1:]
-    phase = argv.pop(0) if argv and argv[0] in ("--dump", "--restore") else None
+    rounds = int(argv.pop(1)) if len(argv) > 1 and argv[0] == "--bench" else 0
+    phase = argv.pop(0) if argv and argv[0] in ("--dump", "--restore", "--bench") else None
     if len(argv) < (2 if phase == "--restore" else 3):
         print(__doc__, file=sys.stderr)
         return 2
@@ -486,6 +547,8 @@ def main() -> int:
     libc = ctypes.CDLL(None, use_errno=True)
     PR_SET_CHILD_SUBREAPER = 36
     libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    if phase == "--bench":
+        return bench(rounds, builds, out, argv[2:])
     if phase:
         return cross(phase, builds, out, argv[2:])
     results: dict[str, object] = {}
