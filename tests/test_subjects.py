@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import os
 import re
@@ -11,11 +12,12 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from elftools.elf.elffile import ELFFile
 from elftools.elf.sections import SymbolTableSection
-from subjectlib import Subject, SubjectError, ensure_built, subject_path
+from subjectlib import Status, Subject, SubjectError, ensure_built, subject_path
 
 
 def kernel_runs_x32() -> bool:
@@ -312,3 +314,55 @@ def test_restorer_refuses_an_i386_vdso_above_4gib() -> None:
         assert st.vdso_base >= FOUR_GIB
         assert "above 4 GiB" in st.last_error
         assert "above 4 GiB" in s.output()[1]
+
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def ppid_of(pid: int) -> int:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def test_i386_getppid_check_survives_a_reparent(tmp_path: Path) -> None:
+    """A restored task is reparented when criu exits; that is not an error.
+
+    The i386 subject compares getppid() through __kernel_vsyscall with
+    int $0x80; a reparent between the two reads changed the answer and was
+    counted (in about one run in five here). Each round starts a busy
+    subject under a shell that exits at once, so that the subject is
+    reparented to this process while it runs.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    assert libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0, os.strerror(ctypes.get_errno())
+    script = '"$1" --status "$2" --busy >/dev/null 2>&1 & echo $!; sleep 0.03'
+    bad: list[str] = []
+    try:
+        for i in range(30):
+            status = tmp_path / f"status{i}"
+            argv = ["sh", "-c", script, "sh", str(subject_path("subject-i386")), str(status)]
+            sh = subprocess.Popen(argv, stdout=subprocess.PIPE)
+            assert sh.stdout is not None
+            pid = int(sh.stdout.readline())
+            sh.wait(timeout=30)
+            sh.stdout.close()
+            try:
+                assert ppid_of(pid) == os.getpid()
+                deadline = time.monotonic() + 10
+                while True:
+                    try:
+                        st: Status | None = Status.parse(status.read_bytes())
+                    except (OSError, SubjectError):
+                        st = None  # not written yet
+                    if (st and st.heartbeat >= 100) or time.monotonic() > deadline:
+                        break
+                    time.sleep(0.01)
+                assert st is not None and st.pid == pid and st.heartbeat >= 100
+                if st.errors:
+                    bad.append(f"round {i}: {st.last_error}")
+            finally:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+    finally:
+        libc.prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+    assert bad == []
