@@ -148,6 +148,9 @@ class ProcessVdso:
     vdso_type: VdsoType | None = None
     auxv_base: int | None = None  # AT_SYSINFO_EHDR from /proc/PID/auxv
     proxy_bases: tuple[int, ...] = ()  # old bases still holding a proxy
+    # The one of proxy_bases that CRIU made at restore (its mark is on the
+    # running vdso), rather than the helper at a move.
+    criu_proxy: int | None = None
     error: str | None = None  # why a visible process lacks a fact
     # /proc/PID/cmdline, arguments joined by spaces ("" for a kernel thread,
     # or when not readable): what htop's Command column shows.
@@ -224,6 +227,10 @@ class ProcessVdso:
             "moved": self.moved,
             "proxy": self.proxy,
             "proxy_bases": [hex(b) for b in self.proxy_bases],
+            "proxies": [
+                {"base": hex(b), "kind": "criu" if b == self.criu_proxy else "helper"}
+                for b in self.proxy_bases
+            ],
             "mode_mismatch": self.mode_mismatch,
             "no_vdso": self.no_vdso,
             "flags": list(self.flags),

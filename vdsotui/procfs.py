@@ -205,6 +205,7 @@ class ProcSource:
                 pid, st, user, uid, cmdline, old.visibility,
                 mode=old.mode, block=old.block, vdso_type=old.vdso_type,
                 auxv_base=old.auxv_base, proxy_bases=old.proxy_bases, error=old.error,
+                criu_proxy=old.criu_proxy,
             )  # fmt: skip
             return _Entry(st.starttime, st.vsize, block, refreshed, anon_exec)
 
@@ -256,12 +257,21 @@ class ProcSource:
             mode = self._mode(proc)
             text = block.text if block else None
             vdso_type = None
+            criu_proxy = None
             if text is not None:
-                vdso_type = elfident.vdso_type_of(proc.mem(text.start, 20))
+                header = proc.mem(text.start, 20)
+                criu_proxy = _criu_proxy(proc, header)
+                if criu_proxy is not None:
+                    # CRIU's mark replaced the header; its proxy is a copy
+                    # of the dumped image, of the type CRIU restored.
+                    header = proc.mem(criu_proxy, 20)
+                vdso_type = elfident.vdso_type_of(header)
             auxv = proc.auxv(8 if mode is Mode.X86_64 else 4)
             # Every proxy, wherever it is: a process moved and moved back
             # has its proxies away from both its base and its auxv base.
-            proxies = tuple(a for a in anon_exec if _is_proxy(proc, a))
+            proxies = tuple(a for a in anon_exec if a == criu_proxy or _is_proxy(proc, a))
+            if criu_proxy is not None and criu_proxy not in proxies:
+                proxies = tuple(sorted((*proxies, criu_proxy)))
         except _ACCESS_ERRORS:
             return _process(pid, st, user, uid, cmdline, Visibility.NOT_VISIBLE)
         except _GONE_ERRORS:
@@ -275,7 +285,7 @@ class ProcSource:
         return _process(
             pid, st, user, uid, cmdline, Visibility.VISIBLE,
             mode=mode, block=block, vdso_type=vdso_type, auxv_base=auxv.sysinfo_ehdr,
-            proxy_bases=proxies,
+            proxy_bases=proxies, criu_proxy=criu_proxy,
         )  # fmt: skip
 
     def _mode(self, proc: procread.ProcDir) -> Mode:
@@ -330,6 +340,19 @@ def _is_proxy(proc: procread.ProcDir, addr: int) -> bool:
         # Unmapped since the mappings were read: no proxy there.
         return False
     return elfident.has_proxy_mark(header)
+
+
+def _criu_proxy(proc: procread.ProcDir, header: bytes) -> int | None:
+    """Where CRIU's proxy is, if its mark is on the running vdso and the
+    address it names holds an ELF image."""
+    addr = elfident.criu_proxy_of(header)
+    if addr is None:
+        return None
+    try:
+        proxy = proc.mem(addr, 20)
+    except OSError:
+        return None  # a stale mark: nothing mapped there
+    return addr if elfident.classify(proxy) is not None else None
 
 
 def _still_there(query: procmap.MapsQuery, block: VdsoBlock) -> bool:

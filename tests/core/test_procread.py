@@ -120,6 +120,17 @@ def test_proxy_mark() -> None:
     assert elfident.vdso_type_of(marked) is VdsoType.X86_64
 
 
+@pytest.mark.parametrize("signature", [b"CRIUvDSO", b"criuvDSO", b"criuvdso"])
+def test_criu_mark(signature: bytes) -> None:
+    """CRIU's struct vdso_mark over a running vdso's header names its proxy."""
+    mark = signature + (0x7F0000001000).to_bytes(8, "little") + (3).to_bytes(8, "little")
+    assert elfident.criu_proxy_of(mark) == 0x7F0000001000
+    assert elfident.criu_proxy_of(_header(2, 62)) is None
+    assert elfident.criu_proxy_of(b"CRIUvDS0" + mark[8:]) is None
+    assert elfident.criu_proxy_of(signature + bytes(8)) is None
+    assert elfident.criu_proxy_of(signature) is None
+
+
 def test_image_facts_of_own_vdso() -> None:
     """The host's real 64-bit image, read from our own memory."""
     block, _ = procread.read_maps_block(os.getpid())

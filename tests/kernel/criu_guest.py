@@ -482,6 +482,7 @@ def restore_only(criu: str, work: Path, dumped: dict[str, object]) -> dict[str, 
         res["errors"] = st_after.errors if st_after else None
         res["last_error"] = st_after.last_error if st_after else ""
         res["alive_after_run"] = alive(pid)
+        res["scan_after"] = scan(pid)
         return res
     finally:
         end(pid)

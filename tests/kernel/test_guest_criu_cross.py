@@ -110,6 +110,15 @@ def test_patched_criu_restores_across_kernels(direction: tuple[str, str], subjec
     assert [line for line in log.get("remap_placed", []) if f"the {kind} vDSO" in line], log
     # Another kernel's vdso text: the dumped one stays, as CRIU's proxy.
     assert log.get("proxy") and "arch_prctl" not in log, log
+    # The scanner finds that proxy by the mark CRIU wrote over the running
+    # vdso's header, and still tells the type, from the proxy's header.
+    scan = res["scan_after"]
+    base = hex(res["base_before"])
+    assert scan["proxies"] == [{"base": base, "kind": "criu"}], scan
+    assert (scan["auxv_base"], scan["vdso_type"]) == (base, want), scan
+    texts = [line.split()[0] for line in res["block_after"] if line.endswith(" [vdso]")]
+    assert [scan["base"]] == [hex(int(t.split("-")[0], 16)) for t in texts], (scan, res)
+    assert "moved" in scan["flags"] and "proxy" in scan["flags"], scan
 
 
 @pytest.mark.parametrize("subject", SUBJECTS)

@@ -152,7 +152,8 @@ def detail_renderable(d: Detail) -> RenderableType:
             maps.add_row(f"{m.start:#x}-{m.end:#x}", f"{m.size // 1024}K", m.perms, Text(m.name))
         parts.append(maps)
     if p.proxy_bases:
-        parts.append(Text("proxies at " + " ".join(_hex(b) for b in p.proxy_bases), style="yellow"))
+        where = " ".join(_hex(b) + (" (CRIU)" if b == p.criu_proxy else "") for b in p.proxy_bases)
+        parts.append(Text("proxies at " + where, style="yellow"))
     parts.append(_section("auxv"))
     if d.auxv is None:
         parts.append(Text(d.image_error or "not readable", style="dim"))
