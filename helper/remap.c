@@ -393,7 +393,65 @@ static long stock_switch(struct remap_ctx *x, const struct block *b, int old_typ
 	return r;
 }
 
+/*
+ * The block @b (type @from) to @vvar with its text at @base, as type @to:
+ * vdso_remap where the kernel has it, else the stock way (mremap, or for a
+ * switch munmap + ARCH_MAP_VDSO_*); @b NULL: the block as it is now. The
+ * first -ENOSYS sets the stock path for the rest of the operation. *lost:
+ * a failed stock switch could not put the old type back.
+ */
+static long block_move(struct remap_ctx *x, const struct block *b, int from, int to,
+		       unsigned long vvar, unsigned long base, int *lost)
+{
+	struct block now;
+	long r;
+
+	*lost = 0;
+	if (x->path == PATH_SYSCALL) {
+		r = inj_vdso_remap(x, to, base);
+		if (r != -ENOSYS) {
+			add_step(x, "vdso_remap %s 0x%lx", vdso_type_name(to), base);
+			return r;
+		}
+		x->path = PATH_STOCK;
+	}
+	if (!b) {
+		if (read_block(x, &now))
+			return -EIO;
+		b = &now;
+	}
+	if (from != to)
+		return stock_switch(x, b, from, to, vvar, base, lost);
+	return stock_move(x, b, vvar);
+}
+
 /* ---- destination ---- */
+
+/*
+ * The placement rules for a block of @before + @after bytes with its text at
+ * @base, below @limit (the reach of a @mode process): 0, or -errno with @why.
+ */
+static int check_dest(unsigned long base, unsigned long before, unsigned long after,
+		      unsigned long limit, int mode, char *why, size_t whylen)
+{
+	unsigned long min_addr = proc_mmap_min_addr();
+
+	if (base & (PAGE - 1)) {
+		snprintf(why, whylen, "address 0x%lx is not page aligned", base);
+		return -EINVAL;
+	}
+	if (base < before || base - before < min_addr) {
+		snprintf(why, whylen, "address 0x%lx puts the block below mmap_min_addr 0x%lx", base,
+			 min_addr);
+		return -EINVAL;
+	}
+	if (base > limit || limit - base < after) {
+		snprintf(why, whylen, "address 0x%lx puts the block above the limit 0x%lx for a %s "
+			 "process", base, limit, mode_name(mode));
+		return -ENOMEM;
+	}
+	return 0;
+}
 
 static unsigned long absdiff(unsigned long a, unsigned long b)
 {
@@ -753,15 +811,13 @@ static void plan_dest(struct remap_ctx *x, const struct maps *m)
 			refuse(x, ENOMEM, "no free range of %lu bytes below 0x%lx", before + after,
 			       limit);
 	} else {
+		char why[192];
+		int err;
+
 		base = rq->addr;
-		if (base & (PAGE - 1))
-			refuse(x, EINVAL, "address 0x%lx is not page aligned", base);
-		if (base < before || base - before < min_addr)
-			refuse(x, EINVAL, "address 0x%lx puts the block below mmap_min_addr 0x%lx",
-			       base, min_addr);
-		if (base > limit || limit - base < after)
-			refuse(x, ENOMEM, "address 0x%lx puts the block above the limit 0x%lx for a %s "
-			       "process", base, limit, mode_name(x->mode));
+		err = check_dest(base, before, after, limit, x->mode, why, sizeof(why));
+		if (err)
+			refuse(x, -err, "%s", why);
 		if (base == b->base && !x->switching)
 			refuse(x, EINVAL, "the vdso is already at 0x%lx", base);
 	}
@@ -1026,22 +1082,9 @@ static void apply_unmap_replaced(struct remap_ctx *x)
 static void apply_block(struct remap_ctx *x)
 {
 	const struct block *b = &x->old;
-	int lost = 0;
-	long r = -ENOSYS;
+	int lost;
+	long r = block_move(x, b, x->old_type, x->new_type, x->new_vvar, x->new_base, &lost);
 
-	if (x->path == PATH_SYSCALL) {
-		r = inj_vdso_remap(x, x->new_type, x->new_base);
-		if (r != -ENOSYS)
-			add_step(x, "vdso_remap %s 0x%lx", vdso_type_name(x->new_type), x->new_base);
-	}
-	if (r == -ENOSYS) {
-		x->path = PATH_STOCK;
-		if (x->switching)
-			r = stock_switch(x, b, x->old_type, x->new_type, x->new_vvar, x->new_base,
-					 &lost);
-		else
-			r = stock_move(x, b, x->new_vvar);
-	}
 	if (lost)
 		fail(x, EIO, "type switch failed (%s) and the old vdso could not be restored",
 		     strerrorname_np((int)-r) ?: "?");
@@ -1101,13 +1144,10 @@ static void apply_proxies(struct remap_ctx *x)
 	}
 	if (perr) {
 		/* without its proxy the process would crash: move back */
-		struct block nb;
-		long u = -ENOSYS;
+		int lost;
+		long u = block_move(x, NULL, x->old_type, x->old_type, b->vvar_start, b->base,
+				    &lost);
 
-		if (x->path == PATH_SYSCALL)
-			u = inj_vdso_remap(x, x->old_type, b->base);
-		if (u == -ENOSYS && read_block(x, &nb) == 0)
-			u = stock_move(x, &nb, b->vvar_start);
 		fail(x, perr, "cannot place the proxy at 0x%lx (%s); %s", b->base, strerror(perr),
 		     u ? "and moving back failed" : "moved back, the vdso is unchanged");
 	}
@@ -1455,7 +1495,7 @@ int place_at_exec(pid_t pid, unsigned long addr, unsigned long *base_out, char *
 		  size_t whylen)
 {
 	unsigned long before, after, limit;
-	int mode, type;
+	int mode, type, lost;
 	struct maps_entry clash;
 	struct block b;
 	struct maps m;
@@ -1492,15 +1532,10 @@ int place_at_exec(pid_t pid, unsigned long addr, unsigned long *base_out, char *
 	type = image_type_at(x->tgt.memfd, b.base);
 	/* an unknown mode gets the smaller limit, which holds in every mode */
 	limit = vdso_type_limit(vdso_type_valid(mode) ? mode : VDSO_TYPE_I386);
-	r = -EINVAL;
-	if (addr & (PAGE - 1)) {
-		snprintf(why, whylen, "address 0x%lx is not page aligned", addr);
-	} else if (addr < before || addr - before < proc_mmap_min_addr()) {
-		snprintf(why, whylen, "address 0x%lx puts the block below mmap_min_addr", addr);
-	} else if (addr > limit || limit - addr < after) {
-		snprintf(why, whylen, "address 0x%lx puts the block above the limit 0x%lx for a %s program",
-			 addr, limit, mode_name(mode));
-		r = -ENOMEM;
+	x->path = kernel_has_vdso_syscalls() ? PATH_SYSCALL : PATH_STOCK;
+	r = check_dest(addr, before, after, limit, mode, why, whylen);
+	if (r) {
+		goto out;
 	} else if (!maps_range_free(&m, addr - before, addr + after, &b, &clash)) {
 		snprintf(why, whylen, "destination 0x%lx-0x%lx is occupied by %s 0x%lx-0x%lx",
 			 addr - before, addr + after, vma_label(&clash), clash.start, clash.end);
@@ -1509,11 +1544,7 @@ int place_at_exec(pid_t pid, unsigned long addr, unsigned long *base_out, char *
 		r = 0;		/* already there: nothing to move */
 		goto out;
 	} else {
-		r = -ENOSYS;
-		if (kernel_has_vdso_syscalls())
-			r = inj_vdso_remap(x, type, addr);
-		if (r == -ENOSYS)
-			r = stock_move(x, &b, addr - before);
+		r = block_move(x, &b, type, type, addr - before, addr, &lost);
 		if (r)
 			snprintf(why, whylen, "move failed: %s", strerror((int)-r));
 	}
@@ -1522,13 +1553,7 @@ int place_at_exec(pid_t pid, unsigned long addr, unsigned long *base_out, char *
 	r = patch_auxv(x, b.base, addr, mode == VDSO_TYPE_X86_64, why, whylen);
 	if (r) {
 		/* leave the program as the kernel made it */
-		long u = -ENOSYS;
-		struct block nb;
-
-		if (kernel_has_vdso_syscalls())
-			u = inj_vdso_remap(x, type, b.base);
-		if (u == -ENOSYS && read_block(x, &nb) == 0)
-			stock_move(x, &nb, b.vvar_start);
+		block_move(x, NULL, type, type, b.vvar_start, b.base, &lost);
 		goto out;
 	}
 	*base_out = addr;
