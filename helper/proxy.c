@@ -45,6 +45,7 @@ int proxy_patch(unsigned char *img, size_t len, const struct vdso_elf *e,
 		unsigned long proxy_base, unsigned long new_base, char *why, size_t whylen)
 {
 	int is32 = e->type == VDSO_TYPE_I386;
+	struct vdso_elf again;
 
 	if (len < 16) {
 		snprintf(why, whylen, "an image of %zu bytes has no room for the mark", len);
@@ -63,7 +64,21 @@ int proxy_patch(unsigned char *img, size_t len, const struct vdso_elf *e,
 			return -ERANGE;
 		}
 	}
+	/*
+	 * The jumps are written over the entries' code; an image whose ELF
+	 * tables lie in that code would no longer read as the same vdso, and
+	 * its proxy could not be found or re-pointed later.
+	 */
+	if (vdso_elf_parse(img, len, &again) || again.nsyms != e->nsyms)
+		goto clobbered;
+	for (int k = 0; k < e->nsyms; k++)
+		if (again.sym[k].off != e->sym[k].off ||
+		    strcmp(again.sym[k].name, e->sym[k].name) != 0)
+			goto clobbered;
 	return 0;
+clobbered:
+	snprintf(why, whylen, "the entry jumps would overwrite the image's own ELF tables");
+	return -EINVAL;
 }
 
 int proxy_is_marked(const unsigned char *img, size_t len)

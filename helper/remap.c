@@ -10,9 +10,7 @@
  *   remap_report         the checks and steps, the same for a dry run.
  * Any failure after the first change is undone before the target is released.
  */
-#include <elf.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -31,14 +29,11 @@
 #include "proc.h"
 #include "proxy.h"
 #include "remap.h"
+#include "remap_ctx.h"
 #include "target.h"
 #include "vdso_type.h"
 #include "vdsoelf.h"
 
-#define PAGE 4096UL
-#define MAX_STEPS 64
-#define MAX_CHECKS 16
-#define IMG_MAX (1UL << 20)
 
 static const int guarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU, SIGPIPE };
 
@@ -64,50 +59,6 @@ int guard_signal_pending(void)
 	return 0;
 }
 
-/* ---- one operation's whole state ---- */
-
-#define SCAN_BELOW 128
-#define SCAN_ABOVE (16 * 1024)
-
-enum remap_path { PATH_SYSCALL, PATH_STOCK };
-
-struct check {
-	const char *name;
-	int ok;
-	char detail[192];
-};
-
-struct remap_ctx {
-	/* the request */
-	const struct caller *caller;
-	const char *op;				/* the audit's word: "remap", "show" */
-	pid_t pid;
-	const struct remap_req *rq;
-	/* the target */
-	struct target tgt;
-	int held;				/* tgt is seized: remap_release() lets it go */
-	int pidfd, memfd, mode, shstk;
-	struct mmshare sh;			/* the shared-mm scan, kept for its recheck */
-	/* the old block and what replaces it */
-	struct block old;
-	int old_type, new_type, switching, use_proxy;
-	unsigned long before, after, text_len;
-	/* the destination */
-	unsigned long new_base, new_vvar;
-	unsigned long replace;			/* base of our own proxy the new text takes over */
-	enum remap_path path;
-	/* the ELF facts and the images */
-	struct vdso_elf elf;
-	unsigned char *img, *proxy_img, *replaced_img;
-	struct proxy_list proxies;
-	unsigned char scan[SCAN_BELOW + SCAN_ABOVE];	/* a thread's stack top, for relocate() */
-	/* the plan, printed at the end: what was checked and what was done */
-	struct check checks[MAX_CHECKS];
-	int nchecks;
-	char steps[MAX_STEPS][112];
-	int nsteps;
-};
-
 static void __attribute__((format(printf, 4, 5)))
 add_check(struct remap_ctx *x, const char *name, int ok, const char *fmt, ...)
 {
@@ -124,7 +75,7 @@ add_check(struct remap_ctx *x, const char *name, int ok, const char *fmt, ...)
 	x->nchecks++;
 }
 
-static void __attribute__((format(printf, 2, 3))) add_step(struct remap_ctx *x, const char *fmt, ...)
+void __attribute__((format(printf, 2, 3))) add_step(struct remap_ctx *x, const char *fmt, ...)
 {
 	char *s = x->steps[x->nsteps];
 	va_list ap;
@@ -150,7 +101,7 @@ static void __attribute__((format(printf, 2, 3))) add_step(struct remap_ctx *x, 
 
 /* ---- the context's life: the target is released by die() whatever happens ---- */
 
-static void remap_release(struct remap_ctx *x)
+void remap_release(struct remap_ctx *x)
 {
 	if (x->held) {
 		target_release(&x->tgt);
@@ -164,7 +115,7 @@ static void ctx_cleanup(void *arg)
 }
 
 /* A zeroed context for @op on @pid; its target is released on every exit. */
-static struct remap_ctx *ctx_new(const struct caller *c, pid_t pid, const char *op)
+struct remap_ctx *remap_ctx_new(const struct caller *c, pid_t pid, const char *op)
 {
 	struct remap_ctx *x = calloc(1, sizeof(*x));
 
@@ -178,7 +129,7 @@ static struct remap_ctx *ctx_new(const struct caller *c, pid_t pid, const char *
 	return x;
 }
 
-static void ctx_free(struct remap_ctx *x)
+void remap_ctx_free(struct remap_ctx *x)
 {
 	out_set_cleanup(NULL, NULL);
 	remap_release(x);
@@ -205,8 +156,8 @@ end_with(struct remap_ctx *x, const char *verdict, int err, const char *fmt, va_
 	die(err, "%s", msg);
 }
 
-static void __attribute__((noreturn, format(printf, 3, 4)))
-refuse(struct remap_ctx *x, int err, const char *fmt, ...)
+void __attribute__((noreturn, format(printf, 3, 4)))
+remap_refuse(struct remap_ctx *x, int err, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -250,7 +201,7 @@ static int is_err(long r)
 	return r < 0 && r >= -4095;
 }
 
-static const char *vma_label(const struct maps_entry *e)
+const char *vma_label(const struct maps_entry *e)
 {
 	return e->name[0] ? e->name : "[anon]";
 }
@@ -341,7 +292,7 @@ static long stock_move(struct remap_ctx *x, const struct block *b, unsigned long
 
 /* ---- stock kernel: type switch through munmap + ARCH_MAP_VDSO_* ---- */
 
-static int read_block(struct remap_ctx *x, struct block *b)
+int read_block(struct remap_ctx *x, struct block *b)
 {
 	struct maps m;
 	int err = maps_read(x->tgt.pid, &m);
@@ -393,7 +344,65 @@ static long stock_switch(struct remap_ctx *x, const struct block *b, int old_typ
 	return r;
 }
 
+/*
+ * The block @b (type @from) to @vvar with its text at @base, as type @to:
+ * vdso_remap where the kernel has it, else the stock way (mremap, or for a
+ * switch munmap + ARCH_MAP_VDSO_*); @b NULL: the block as it is now. The
+ * first -ENOSYS sets the stock path for the rest of the operation. *lost:
+ * a failed stock switch could not put the old type back.
+ */
+long block_move(struct remap_ctx *x, const struct block *b, int from, int to,
+		       unsigned long vvar, unsigned long base, int *lost)
+{
+	struct block now;
+	long r;
+
+	*lost = 0;
+	if (x->path == PATH_SYSCALL) {
+		r = inj_vdso_remap(x, to, base);
+		if (r != -ENOSYS) {
+			add_step(x, "vdso_remap %s 0x%lx", vdso_type_name(to), base);
+			return r;
+		}
+		x->path = PATH_STOCK;
+	}
+	if (!b) {
+		if (read_block(x, &now))
+			return -EIO;
+		b = &now;
+	}
+	if (from != to)
+		return stock_switch(x, b, from, to, vvar, base, lost);
+	return stock_move(x, b, vvar);
+}
+
 /* ---- destination ---- */
+
+/*
+ * The placement rules for a block of @before + @after bytes with its text at
+ * @base, below @limit (the reach of a @mode process): 0, or -errno with @why.
+ */
+int check_dest(unsigned long base, unsigned long before, unsigned long after,
+		      unsigned long limit, int mode, char *why, size_t whylen)
+{
+	unsigned long min_addr = proc_mmap_min_addr();
+
+	if (base & (PAGE - 1)) {
+		snprintf(why, whylen, "address 0x%lx is not page aligned", base);
+		return -EINVAL;
+	}
+	if (base < before || base - before < min_addr) {
+		snprintf(why, whylen, "address 0x%lx puts the block below mmap_min_addr 0x%lx", base,
+			 min_addr);
+		return -EINVAL;
+	}
+	if (base > limit || limit - base < after) {
+		snprintf(why, whylen, "address 0x%lx puts the block above the limit 0x%lx for a %s "
+			 "process", base, limit, mode_name(mode));
+		return -ENOMEM;
+	}
+	return 0;
+}
 
 static unsigned long absdiff(unsigned long a, unsigned long b)
 {
@@ -579,7 +588,7 @@ static int relocate(struct remap_ctx *x, struct tthread *th, const struct block 
 
 /* ---- facts about the target that need no stop ---- */
 
-static int image_type_at(int memfd, unsigned long base)
+int image_type_at(int memfd, unsigned long base)
 {
 	unsigned char h[64];
 
@@ -589,7 +598,7 @@ static int image_type_at(int memfd, unsigned long base)
 }
 
 /* A malloc'ed copy of [start, start + len), or NULL with errno set. */
-static unsigned char *read_image(int memfd, unsigned long start, unsigned long len)
+unsigned char *read_image(int memfd, unsigned long start, unsigned long len)
 {
 	unsigned char *img;
 	int err;
@@ -611,31 +620,31 @@ static unsigned char *read_image(int memfd, unsigned long start, unsigned long l
 }
 
 /* The target's maps, or a refusal naming the cause: a target that is gone is ESRCH. */
-static void read_maps_or_refuse(struct remap_ctx *x, struct maps *m)
+void read_maps_or_refuse(struct remap_ctx *x, struct maps *m)
 {
 	pid_t pid = x->pid;
 	int err = maps_read(pid, m);
 
 	if (err == -ENOENT || err == -ESRCH)
-		refuse(x, ESRCH, "target %d exited", (int)pid);
+		remap_refuse(x, ESRCH, "target %d exited", (int)pid);
 	if (err)
-		refuse(x, io_code(-err), "cannot read the maps of %d: %s", (int)pid, err_text(-err));
+		remap_refuse(x, io_code(-err), "cannot read the maps of %d: %s", (int)pid, err_text(-err));
 }
 
-static void verdict_or_refuse(struct remap_ctx *x, struct verdict *v)
+void verdict_or_refuse(struct remap_ctx *x, struct verdict *v)
 {
 	pid_t pid = x->pid;
 	int pidfd = pidfd_open_checked(pid);
 
 	if (pidfd < 0) {
 		if (pidfd == -ESRCH)
-			refuse(x, ESRCH, "no process %d", (int)pid);
-		refuse(x, -pidfd, "cannot open process %d: %s", (int)pid, strerror(-pidfd));
+			remap_refuse(x, ESRCH, "no process %d", (int)pid);
+		remap_refuse(x, -pidfd, "cannot open process %d: %s", (int)pid, strerror(-pidfd));
 	}
 	x->pidfd = pidfd;
 	policy_check(x->caller, pid, pidfd, v);
 	if (!v->allowed)
-		refuse(x, v->err ? v->err : EPERM, "%s", v->reason);
+		remap_refuse(x, v->err ? v->err : EPERM, "%s", v->reason);
 }
 
 /*
@@ -654,23 +663,23 @@ static void check_unshared(struct remap_ctx *x, int stopped)
 	int err = stopped ? mmshare_recheck(pid, sh) : mmshare_scan(pid, 0, sh);
 
 	if (err == -ENOSYS)
-		refuse(x, EOPNOTSUPP, "cannot prove that process %d shares its address space with no "
+		remap_refuse(x, EOPNOTSUPP, "cannot prove that process %d shares its address space with no "
 		       "other process: the kernel has no kcmp(2) (CONFIG_KCMP)", (int)pid);
 	if (err == -ESRCH)
-		refuse(x, ESRCH, "process %d exited", (int)pid);
+		remap_refuse(x, ESRCH, "process %d exited", (int)pid);
 	if (err)
-		refuse(x, io_code(-err), "cannot check whether process %d shares its "
+		remap_refuse(x, io_code(-err), "cannot check whether process %d shares its "
 		       "address space: %s", (int)pid, err_text(-err));
 	if (sh->n)
-		refuse(x, EBUSY, "process %d shares its address space, and so its vdso, with pid %d%s "
+		remap_refuse(x, EBUSY, "process %d shares its address space, and so its vdso, with pid %d%s "
 		       "(clone with CLONE_VM, or vfork before exec), which the helper does not stop: "
 		       "it could be running in the vdso while it moves", (int)pid, (int)sh->pid[0],
 		       sh->n > 1 ? " and others" : "");
 	if (sh->changed)
-		refuse(x, EBUSY, "process %d's address space changed while all its threads were "
+		remap_refuse(x, EBUSY, "process %d's address space changed while all its threads were "
 		       "stopped: another process shares it", (int)pid);
 	if (sh->unproven)
-		refuse(x, EBUSY, "cannot prove that process %d's address space is not shared with pid %d: "
+		remap_refuse(x, EBUSY, "cannot prove that process %d's address space is not shared with pid %d: "
 		       "kcmp(2) may not compare them and their VmPeak is the same", (int)pid,
 		       (int)sh->unproven);
 	if (stopped && sh->full)
@@ -692,7 +701,7 @@ static void plan_mode(struct remap_ctx *x)
 	if (!x->switching)
 		return;
 	if (!fits && !x->rq->force)
-		refuse(x, EINVAL, "process %d runs as %s; a %s vdso would not serve its callers "
+		remap_refuse(x, EINVAL, "process %d runs as %s; a %s vdso would not serve its callers "
 		       "(use --force, e.g. for a restorer about to change mode)",
 		       (int)x->pid, mode_name(x->mode), vdso_type_name(x->new_type));
 	add_check(x, "mode", fits, "process mode %s, new type %s%s", mode_name(x->mode),
@@ -708,10 +717,10 @@ static void plan_sealed(struct remap_ctx *x)
 
 		/* an unreadable answer refuses: it must never read as "not sealed" */
 		if (sealed < 0)
-			refuse(x, -sealed == ENOENT ? ESRCH : io_code(-sealed), "cannot read whether "
+			remap_refuse(x, -sealed == ENOENT ? ESRCH : io_code(-sealed), "cannot read whether "
 			       "the vdso block of %d is sealed: %s", (int)x->pid, err_text(-sealed));
 		if (sealed == 1)
-			refuse(x, EPERM, "the vdso block is sealed (%s at 0x%lx): it cannot move",
+			remap_refuse(x, EPERM, "the vdso block is sealed (%s at 0x%lx): it cannot move",
 			       vma_label(&b->vma[i]), b->vma[i].start);
 	}
 	add_check(x, "sealed", 1, "block not sealed");
@@ -730,9 +739,9 @@ static void plan_layout(struct remap_ctx *x)
 	}
 	err = layout_get(x->new_type, &l, NULL, NULL);
 	if (err)
-		refuse(x, -err, "%s", l.reason);
+		remap_refuse(x, -err, "%s", l.reason);
 	if (!l.available)
-		refuse(x, EOPNOTSUPP, "%s", l.reason[0] ? l.reason : "type not available");
+		remap_refuse(x, EOPNOTSUPP, "%s", l.reason[0] ? l.reason : "type not available");
 	x->before = l.before;
 	x->after = l.after;
 }
@@ -750,25 +759,23 @@ static void plan_dest(struct remap_ctx *x, const struct maps *m)
 		limit = vdso_type_limit(x->mode);
 	if (rq->auto_addr) {
 		if (choose_dest(m, b, before, after, min_addr, limit, &base))
-			refuse(x, ENOMEM, "no free range of %lu bytes below 0x%lx", before + after,
+			remap_refuse(x, ENOMEM, "no free range of %lu bytes below 0x%lx", before + after,
 			       limit);
 	} else {
+		char why[192];
+		int err;
+
 		base = rq->addr;
-		if (base & (PAGE - 1))
-			refuse(x, EINVAL, "address 0x%lx is not page aligned", base);
-		if (base < before || base - before < min_addr)
-			refuse(x, EINVAL, "address 0x%lx puts the block below mmap_min_addr 0x%lx",
-			       base, min_addr);
-		if (base > limit || limit - base < after)
-			refuse(x, ENOMEM, "address 0x%lx puts the block above the limit 0x%lx for a %s "
-			       "process", base, limit, mode_name(x->mode));
+		err = check_dest(base, before, after, limit, x->mode, why, sizeof(why));
+		if (err)
+			remap_refuse(x, -err, "%s", why);
 		if (base == b->base && !x->switching)
-			refuse(x, EINVAL, "the vdso is already at 0x%lx", base);
+			remap_refuse(x, EINVAL, "the vdso is already at 0x%lx", base);
 	}
 	x->new_base = base;
 	x->new_vvar = base - before;
 	if (x->use_proxy && ranges_overlap(x->new_vvar, base + after, b->base, b->end))
-		refuse(x, EEXIST, "destination 0x%lx-0x%lx overlaps the old text 0x%lx-0x%lx, where "
+		remap_refuse(x, EEXIST, "destination 0x%lx-0x%lx overlaps the old text 0x%lx-0x%lx, where "
 		       "the proxy must stay (use another address, or --no-proxy)",
 		       x->new_vvar, base + after, b->base, b->end);
 }
@@ -787,11 +794,11 @@ static void remap_plan(struct remap_ctx *x)
 	x->mode = proc_exe_mode(x->pid);
 	x->memfd = mem_open(x->pid);
 	if (x->memfd < 0)
-		refuse(x, -x->memfd == ENOENT ? ESRCH : -x->memfd, "cannot open memory of %d: %s",
+		remap_refuse(x, -x->memfd == ENOENT ? ESRCH : -x->memfd, "cannot open memory of %d: %s",
 		       (int)x->pid, err_text(-x->memfd));
 	read_maps_or_refuse(x, &m);
 	if (maps_find_block(&m, &x->old))
-		refuse(x, ENOENT, "target %d has no vdso mapped", (int)x->pid);
+		remap_refuse(x, ENOENT, "target %d has no vdso mapped", (int)x->pid);
 	x->old_type = image_type_at(x->memfd, x->old.base);
 	if (x->old_type == VDSO_TYPE_UNKNOWN)
 		fail(x, EIO, "cannot read the vdso image header at 0x%lx", x->old.base);
@@ -819,7 +826,7 @@ static void remap_seize(struct remap_ctx *x)
 	guard_signals_block();
 	r = target_seize(&x->tgt, x->pid, why, sizeof(why));
 	if (r)
-		refuse(x, -r, "%s", why);
+		remap_refuse(x, -r, "%s", why);
 	x->held = 1;
 	add_step(x, "seize %d thread%s", x->tgt.nthreads, x->tgt.nthreads == 1 ? "" : "s");
 }
@@ -834,19 +841,19 @@ static void check_still_allowed(struct remap_ctx *x)
 	int sig;
 
 	if (r == -ESRCH)
-		refuse(x, ESRCH, "process %d is no longer the one that was checked", (int)x->pid);
+		remap_refuse(x, ESRCH, "process %d is no longer the one that was checked", (int)x->pid);
 	if (r)
-		refuse(x, again.err ? again.err : -r, "process %d could not be checked again: %s",
+		remap_refuse(x, again.err ? again.err : -r, "process %d could not be checked again: %s",
 		       (int)x->pid, again.reason);
 	sig = proc_seccomp(x->pid);
 	if (sig < 0)
-		refuse(x, io_code(-sig), "cannot read whether process %d runs under seccomp: %s",
+		remap_refuse(x, io_code(-sig), "cannot read whether process %d runs under seccomp: %s",
 		       (int)x->pid, err_text(-sig));
 	if (sig > 0)
-		refuse(x, EPERM, "process %d runs under seccomp (%s mode): an injected mremap, munmap "
+		remap_refuse(x, EPERM, "process %d runs under seccomp (%s mode): an injected mremap, munmap "
 		       "or arch_prctl could kill it", (int)x->pid, sig == 1 ? "strict" : "filter");
 	if (target_sud_active(&x->tgt))
-		refuse(x, EPERM, "process %d uses syscall user dispatch: injected syscalls would be "
+		remap_refuse(x, EPERM, "process %d uses syscall user dispatch: injected syscalls would be "
 		       "turned into SIGSYS", (int)x->pid);
 }
 
@@ -890,7 +897,7 @@ static void check_dest_stopped(struct remap_ctx *x)
 
 	read_maps_or_refuse(x, &m);
 	if (maps_find_block(&m, &x->old))
-		refuse(x, ESRCH, "target %d lost its vdso", (int)x->pid);
+		remap_refuse(x, ESRCH, "target %d lost its vdso", (int)x->pid);
 	proxy_find_all(x->tgt.memfd, &m, &x->proxies);
 	target_choose_stub(&x->tgt, &m);
 	if (maps_range_free(&m, lo, hi, &x->old, &clash)) {
@@ -898,7 +905,7 @@ static void check_dest_stopped(struct remap_ctx *x)
 	} else {
 		x->replace = replaceable_proxy(x, &m, &clash);
 		if (!x->replace)
-			refuse(x, EEXIST, "destination 0x%lx-0x%lx is occupied by %s 0x%lx-0x%lx", lo,
+			remap_refuse(x, EEXIST, "destination 0x%lx-0x%lx is occupied by %s 0x%lx-0x%lx", lo,
 			       hi, vma_label(&clash), clash.start, clash.end);
 		add_check(x, "destination", 1, "0x%lx-0x%lx is free but for this process's proxy "
 			  "at 0x%lx", lo, hi, x->replace);
@@ -912,10 +919,10 @@ static void read_old_image(struct remap_ctx *x)
 
 	x->img = read_image(x->tgt.memfd, base, x->text_len);
 	if (!x->img)
-		refuse(x, io_code(errno), "cannot read the vdso image at 0x%lx: %s", base,
+		remap_refuse(x, io_code(errno), "cannot read the vdso image at 0x%lx: %s", base,
 		       err_text(errno));
 	if (vdso_elf_parse(x->img, x->text_len, &x->elf))
-		refuse(x, EIO, "the vdso image at 0x%lx is not one the helper can read", base);
+		remap_refuse(x, EIO, "the vdso image at 0x%lx is not one the helper can read", base);
 }
 
 /*
@@ -930,12 +937,12 @@ static void check_threads(struct remap_ctx *x)
 
 	x->shstk = proc_shadow_stack(x->pid);
 	if (x->shstk < 0)
-		refuse(x, io_code(-x->shstk), "cannot read whether process %d uses a shadow stack: %s",
+		remap_refuse(x, io_code(-x->shstk), "cannot read whether process %d uses a shadow stack: %s",
 		       (int)x->pid, err_text(-x->shstk));
 	nin = settle_threads(x, b, &x->elf, x->img, x->rq->dry_run || (x->use_proxy && !x->shstk),
 			     why, sizeof(why));
 	if (nin < 0)
-		refuse(x, EBUSY, "%s", why);
+		remap_refuse(x, EBUSY, "%s", why);
 	for (int i = 0; i < x->tgt.nthreads; i++) {
 		const struct tthread *th = &x->tgt.th[i];
 		unsigned long ip = th->regs.rip;
@@ -944,11 +951,11 @@ static void check_threads(struct remap_ctx *x)
 		if (ip < b->base || ip >= b->end)
 			continue;
 		if (x->switching)
-			refuse(x, EBUSY, "thread %d is %s inside the vdso (offset 0x%lx); after a type "
+			remap_refuse(x, EBUSY, "thread %d is %s inside the vdso (offset 0x%lx); after a type "
 			       "switch there would be no code under it", (int)th->tid, doing,
 			       ip - b->base);
 		if (!x->use_proxy)
-			refuse(x, EBUSY, "thread %d is %s inside the vdso (offset 0x%lx); without a "
+			remap_refuse(x, EBUSY, "thread %d is %s inside the vdso (offset 0x%lx); without a "
 			       "proxy its return path would be gone", (int)th->tid, doing, ip - b->base);
 	}
 	add_check(x, "threads", 1, "%d thread%s, %d inside the vdso%s", x->tgt.nthreads,
@@ -964,11 +971,11 @@ static void check_proxy(struct remap_ctx *x)
 		return;
 	x->proxy_img = malloc(x->text_len);
 	if (!x->proxy_img)
-		refuse(x, ENOMEM, "out of memory");
+		remap_refuse(x, ENOMEM, "out of memory");
 	memcpy(x->proxy_img, x->img, x->text_len);
 	if (proxy_patch(x->proxy_img, x->text_len, &x->elf, x->old.base, x->new_base, why,
 			sizeof(why)))
-		refuse(x, EOPNOTSUPP, "no proxy possible: %s", why);
+		remap_refuse(x, EOPNOTSUPP, "no proxy possible: %s", why);
 	add_check(x, "proxy", 1, "%d entries jump 0x%lx -> 0x%lx", x->elf.nsyms, x->old.base,
 		  x->new_base);
 }
@@ -1014,7 +1021,7 @@ static void apply_unmap_replaced(struct remap_ctx *x)
 		return;
 	x->replaced_img = read_image(x->tgt.memfd, x->replace, x->after);
 	if (!x->replaced_img)
-		refuse(x, io_code(errno), "cannot read the proxy at 0x%lx: %s", x->replace,
+		remap_refuse(x, io_code(errno), "cannot read the proxy at 0x%lx: %s", x->replace,
 		       err_text(errno));
 	r = inj(x, SYS_munmap, x->replace, x->after, 0, 0, 0, 0);
 	if (is_err(r))
@@ -1026,22 +1033,9 @@ static void apply_unmap_replaced(struct remap_ctx *x)
 static void apply_block(struct remap_ctx *x)
 {
 	const struct block *b = &x->old;
-	int lost = 0;
-	long r = -ENOSYS;
+	int lost;
+	long r = block_move(x, b, x->old_type, x->new_type, x->new_vvar, x->new_base, &lost);
 
-	if (x->path == PATH_SYSCALL) {
-		r = inj_vdso_remap(x, x->new_type, x->new_base);
-		if (r != -ENOSYS)
-			add_step(x, "vdso_remap %s 0x%lx", vdso_type_name(x->new_type), x->new_base);
-	}
-	if (r == -ENOSYS) {
-		x->path = PATH_STOCK;
-		if (x->switching)
-			r = stock_switch(x, b, x->old_type, x->new_type, x->new_vvar, x->new_base,
-					 &lost);
-		else
-			r = stock_move(x, b, x->new_vvar);
-	}
 	if (lost)
 		fail(x, EIO, "type switch failed (%s) and the old vdso could not be restored",
 		     strerrorname_np((int)-r) ?: "?");
@@ -1101,13 +1095,10 @@ static void apply_proxies(struct remap_ctx *x)
 	}
 	if (perr) {
 		/* without its proxy the process would crash: move back */
-		struct block nb;
-		long u = -ENOSYS;
+		int lost;
+		long u = block_move(x, NULL, x->old_type, x->old_type, b->vvar_start, b->base,
+				    &lost);
 
-		if (x->path == PATH_SYSCALL)
-			u = inj_vdso_remap(x, x->old_type, b->base);
-		if (u == -ENOSYS && read_block(x, &nb) == 0)
-			u = stock_move(x, &nb, b->vvar_start);
 		fail(x, perr, "cannot place the proxy at 0x%lx (%s); %s", b->base, strerror(perr),
 		     u ? "and moving back failed" : "moved back, the vdso is unchanged");
 	}
@@ -1148,7 +1139,7 @@ static void remap_apply(struct remap_ctx *x)
 	int sig = guard_signal_pending();
 
 	if (sig)
-		refuse(x, EINTR, "interrupted by %s before any change; target left as it was",
+		remap_refuse(x, EINTR, "interrupted by %s before any change; target left as it was",
 		       sigabbrev_np(sig) ?: "a signal");
 	/* ---- point of first change ---- */
 	apply_unmap_replaced(x);
@@ -1230,7 +1221,7 @@ static void remap_report(struct remap_ctx *x)
  */
 void cmd_remap(const struct caller *c, const struct remap_req *rq)
 {
-	struct remap_ctx *x = ctx_new(c, rq->pid, "remap");
+	struct remap_ctx *x = remap_ctx_new(c, rq->pid, "remap");
 
 	x->rq = rq;
 	remap_plan(x);
@@ -1242,299 +1233,5 @@ void cmd_remap(const struct caller *c, const struct remap_req *rq)
 		remap_apply(x);
 	remap_done(x);
 	remap_report(x);
-	ctx_free(x);
-}
-
-/* ---- show: read-only, never stops the target ---- */
-
-void cmd_show(const struct caller *c, pid_t pid)
-{
-	struct remap_ctx *x = ctx_new(c, pid, "show");
-	pid_t *tids = calloc(TARGET_MAX_THREADS, sizeof(*tids));
-	unsigned long auxv_base = 0, sysinfo = 0;
-	int mode, type = VDSO_TYPE_UNKNOWN, memfd, n;
-	struct proxy_list *proxies = &x->proxies;
-	struct mmshare *sh = &x->sh;
-	int shared_err;
-	struct verdict v;
-	struct block b;
-	struct maps m;
-	char comm[64] = "";
-
-	if (!tids)
-		refuse(x, ENOMEM, "out of memory");
-	verdict_or_refuse(x, &v);
-	audit_log(c, "show", pid, "allowed", "%s", v.reason);
-	mode = proc_exe_mode(pid);
-	proc_comm(pid, comm, sizeof(comm));
-	memfd = x->memfd = mem_open(pid);
-	if (memfd < 0)
-		refuse(x, -memfd == ENOENT ? ESRCH : -memfd, "cannot open memory of %d: %s", (int)pid,
-		       err_text(-memfd));
-	read_maps_or_refuse(x, &m);
-	if (maps_find_block(&m, &b))
-		b.nvmas = 0;
-	else
-		type = image_type_at(memfd, b.base);
-	proc_auxv_base(pid, mode, &auxv_base, &sysinfo);
-	proxy_find_all(memfd, &m, proxies);
-	n = proc_tids(pid, tids, TARGET_MAX_THREADS);
-	shared_err = mmshare_scan(pid, 0, sh);
-	if (policy_recheck(pid, x->pidfd))
-		refuse(x, ESRCH, "process %d exited while it was read", (int)pid);
-
-	out_obj_begin(NULL);
-	out_int("pid", pid);
-	out_str("command", comm);
-	out_str("mode", mode_name(mode));
-	out_str("vdso_type", vdso_type_name(type));
-	if (b.nvmas)
-		out_hex("base", b.base);
-	else
-		out_null("base");
-	if (auxv_base)
-		out_hex("auxv_base", auxv_base);
-	else
-		out_null("auxv_base");
-	out_bool("moved", b.nvmas && auxv_base && auxv_base != b.base);
-	out_arr_begin("block");
-	for (int i = 0; i < b.nvmas; i++) {
-		out_obj_begin(NULL);
-		out_hex("start", b.vma[i].start);
-		out_hex("end", b.vma[i].end);
-		out_int("size", (long long)(b.vma[i].end - b.vma[i].start));
-		out_str("perms", b.vma[i].perms);
-		out_str("name", b.vma[i].name);
-		out_obj_end();
-	}
-	out_arr_end();
-	out_arr_begin("proxies");
-	for (int i = 0; i < proxies->n; i++) {
-		unsigned char *p = read_image(memfd, proxies->base[i], proxies->size[i]);
-		struct vdso_elf pe;
-		unsigned long to = 0;
-
-		if (p && vdso_elf_parse(p, proxies->size[i], &pe) == 0)
-			to = proxy_target(p, proxies->size[i], &pe, proxies->base[i]);
-		free(p);
-		out_obj_begin(NULL);
-		out_hex("base", proxies->base[i]);
-		out_int("size", (long long)proxies->size[i]);
-		if (to)
-			out_hex("target", to);
-		else
-			out_null("target");
-		out_obj_end();
-	}
-	out_arr_end();
-	if (shared_err) {
-		out_null("shared_mm_with");
-	} else {
-		out_arr_begin("shared_mm_with");
-		for (int i = 0; i < sh->n && i < MMSHARE_LIST; i++)
-			out_int(NULL, sh->pid[i]);
-		out_arr_end();
-	}
-	out_arr_begin("threads");
-	for (int i = 0; i < n; i++) {
-		char state = '?', where[32];
-		unsigned long ip = 0;
-		long nr = -2;
-
-		proc_thread_state(pid, tids[i], &state);
-		proc_thread_syscall(pid, tids[i], &nr, &ip);
-		if (nr >= 0)
-			snprintf(where, sizeof(where), "syscall %ld", nr);
-		else
-			snprintf(where, sizeof(where), "%s", nr == -1 ? "user" : "running");
-		out_obj_begin(NULL);
-		out_int("tid", tids[i]);
-		out_str("state", (char[2]){ state, 0 });
-		if (nr == -2)
-			out_null("ip");
-		else
-			out_hex("ip", ip);
-		out_bool("in_vdso", b.nvmas && nr != -2 && ip >= b.vvar_start && ip < b.end);
-		out_str("where", where);
-		out_obj_end();
-	}
-	out_arr_end();
-	out_obj_begin("policy");
-	out_bool("allowed", v.allowed);
-	out_str("reason", v.reason);
-	out_obj_end();
-	out_obj_end();
-	maps_free(&m);
-	free(tids);
-	ctx_free(x);
-	out_flush();
-}
-
-/* ---- exec: placement at the exec event, before any user code ran ---- */
-
-/* Rewrite AT_SYSINFO_EHDR (and AT_SYSINFO) in the auxv on the new stack. */
-static int patch_auxv(struct remap_ctx *x, unsigned long old_base, unsigned long new_base, int wide, char *why,
-		      size_t whylen)
-{
-	unsigned char stack[65536], want[1024];
-	size_t w = wide ? 8 : 4, idx, nw;
-	unsigned long sp = x->tgt.th[0].regs.rsp, argc;
-	char path[64];
-	ssize_t alen;
-	int fd, patched = 0;
-
-#define WORD(i) ({ unsigned long _v = 0; memcpy(&_v, stack + (i) * w, w); _v; })
-	snprintf(path, sizeof(path), "/proc/%d/auxv", (int)x->tgt.pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	alen = fd >= 0 ? read(fd, want, sizeof(want)) : -1;
-	if (fd >= 0)
-		close(fd);
-	/* from sp up to the end of the stack mapping, at most 64 KiB */
-	nw = 0;
-	{
-		struct maps sm;
-		const struct maps_entry *se;
-
-		if (maps_read(x->tgt.pid, &sm) == 0) {
-			se = maps_find(&sm, sp);
-			if (se)
-				nw = se->end - sp < sizeof(stack) ? se->end - sp : sizeof(stack);
-			maps_free(&sm);
-		}
-	}
-	if (alen <= 0 || nw < 64 || mem_read(x->tgt.memfd, sp, stack, nw)) {
-		snprintf(why, whylen, "cannot read the new stack or auxv");
-		return -EIO;
-	}
-	nw /= w;
-	argc = WORD(0);
-	if (argc > nw)
-		goto bad;
-	idx = 1 + argc + 1;
-	while (idx < nw && WORD(idx) != 0)
-		idx++;
-	idx++;
-	/* compat auxv is packed 4-byte words; /proc may pad it: compare up to AT_NULL */
-	{
-		size_t k = 0;
-		unsigned long key;
-
-		do {
-			key = 0;
-			if ((k + 2) * w > (size_t)alen)
-				goto bad;
-			memcpy(&key, want + k * w, w);
-			k += 2;
-		} while (key != AT_NULL);
-		alen = (ssize_t)(k * w);
-	}
-	if ((idx * w) + (size_t)alen > nw * w || memcmp(stack + idx * w, want, (size_t)alen) != 0)
-		goto bad;
-	for (; idx + 1 < nw && WORD(idx) != AT_NULL; idx += 2) {
-		unsigned long key = WORD(idx), val = WORD(idx + 1), nv;
-
-		if (key != AT_SYSINFO_EHDR && key != AT_SYSINFO)
-			continue;
-		nv = val - old_base + new_base;
-		if (mem_write(x->tgt.memfd, sp + (idx + 1) * w, &nv, w))
-			goto bad;
-		add_step(x, "auxv %s 0x%lx -> 0x%lx", key == AT_SYSINFO ? "AT_SYSINFO" : "AT_SYSINFO_EHDR",
-			 val, nv);
-		patched++;
-	}
-	if (!patched)
-		goto bad;
-	return 0;
-bad:
-	snprintf(why, whylen, "cannot find the auxv on the new stack at 0x%lx", sp);
-	return -EIO;
-#undef WORD
-}
-
-int place_at_exec(pid_t pid, unsigned long addr, unsigned long *base_out, char *why,
-		  size_t whylen)
-{
-	unsigned long before, after, limit;
-	int mode, type;
-	struct maps_entry clash;
-	struct block b;
-	struct maps m;
-	struct remap_ctx *x = calloc(1, sizeof(*x));
-	long r;
-
-	*base_out = 0;
-	if (!x) {
-		snprintf(why, whylen, "out of memory");
-		return -ENOMEM;
-	}
-	if (target_adopt(&x->tgt, pid)) {
-		snprintf(why, whylen, "cannot read the new program's state");
-		free(x);
-		return -EIO;
-	}
-	x->held = 1;
-	mode = proc_exe_mode(pid);
-	memset(&m, 0, sizeof(m));
-	if (proc_seccomp(pid) > 0) {
-		snprintf(why, whylen, "the program inherits a seccomp filter: an injected syscall "
-			 "could kill it");
-		r = -EPERM;
-		goto out;
-	}
-	if (maps_read(pid, &m) || maps_find_block(&m, &b)) {
-		snprintf(why, whylen, "the new program has no vdso");
-		r = -ENOENT;
-		goto out;
-	}
-	*base_out = b.base;
-	before = b.base - b.vvar_start;
-	after = b.end - b.base;
-	type = image_type_at(x->tgt.memfd, b.base);
-	/* an unknown mode gets the smaller limit, which holds in every mode */
-	limit = vdso_type_limit(vdso_type_valid(mode) ? mode : VDSO_TYPE_I386);
-	r = -EINVAL;
-	if (addr & (PAGE - 1)) {
-		snprintf(why, whylen, "address 0x%lx is not page aligned", addr);
-	} else if (addr < before || addr - before < proc_mmap_min_addr()) {
-		snprintf(why, whylen, "address 0x%lx puts the block below mmap_min_addr", addr);
-	} else if (addr > limit || limit - addr < after) {
-		snprintf(why, whylen, "address 0x%lx puts the block above the limit 0x%lx for a %s program",
-			 addr, limit, mode_name(mode));
-		r = -ENOMEM;
-	} else if (!maps_range_free(&m, addr - before, addr + after, &b, &clash)) {
-		snprintf(why, whylen, "destination 0x%lx-0x%lx is occupied by %s 0x%lx-0x%lx",
-			 addr - before, addr + after, vma_label(&clash), clash.start, clash.end);
-		r = -EEXIST;
-	} else if (addr == b.base) {
-		r = 0;		/* already there: nothing to move */
-		goto out;
-	} else {
-		r = -ENOSYS;
-		if (kernel_has_vdso_syscalls())
-			r = inj_vdso_remap(x, type, addr);
-		if (r == -ENOSYS)
-			r = stock_move(x, &b, addr - before);
-		if (r)
-			snprintf(why, whylen, "move failed: %s", strerror((int)-r));
-	}
-	if (r)
-		goto out;
-	r = patch_auxv(x, b.base, addr, mode == VDSO_TYPE_X86_64, why, whylen);
-	if (r) {
-		/* leave the program as the kernel made it */
-		long u = -ENOSYS;
-		struct block nb;
-
-		if (kernel_has_vdso_syscalls())
-			u = inj_vdso_remap(x, type, b.base);
-		if (u == -ENOSYS && read_block(x, &nb) == 0)
-			stock_move(x, &nb, b.vvar_start);
-		goto out;
-	}
-	*base_out = addr;
-out:
-	maps_free(&m);
-	remap_release(x);
-	free(x);
-	return (int)r;
+	remap_ctx_free(x);
 }

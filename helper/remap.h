@@ -19,13 +19,6 @@ struct remap_req {
 void cmd_remap(const struct caller *c, const struct remap_req *r);
 void cmd_show(const struct caller *c, pid_t pid);
 
-/*
- * exec: @pid is a tracee at its exec event. Move its block so the text is at
- * @addr and patch its auxv; detach. 0, or -errno with @why filled.
- */
-int place_at_exec(pid_t pid, unsigned long addr, unsigned long *base_out, char *why,
-		  size_t whylen);
-
 /* Signals that must not cut an operation short: blocked while a target is held. */
 void guard_signals_block(void);
 int  guard_signal_pending(void);	/* the pending one, or 0 */
