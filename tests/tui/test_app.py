@@ -438,7 +438,7 @@ async def test_move_to_address_without_proxy() -> None:
         assert dialog.query_one("#remap-confirm", Button).disabled
         box.value = "nonsense"
         await press(pilot, "enter")
-        assert "is not an address" in text_of(dialog.query_one("#remap-error", Label))
+        assert "is not a hexadecimal address" in text_of(dialog.query_one("#remap-error", Label))
         box.value = "0x7f1200000000"
         await press(pilot, "enter")
         dialog.query_one("#remap-proxy", Checkbox).value = False
@@ -514,6 +514,43 @@ async def test_typed_address_then_confirm_never_runs_the_old_plan() -> None:
         assert src.procs[1203].base == 0x7F0000000000
 
 
+async def test_base_typed_as_the_table_shows_it() -> None:
+    """Issue 15: the BASE cell (bare hex) is accepted as it stands, a value
+    over 64 bits is out of range, and the label says it is the base."""
+    app, src, fh = fake_app()
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        app.table.select_pid(1203)
+        shown = app.table.get_row("1203")[cols_index("base")].plain
+        await press(pilot, "m")
+        dialog = app.screen
+        assert isinstance(dialog, RemapDialog)
+        labels = [text_of(w) for w in dialog.query(Label)]
+        assert any("New base, the [vdso] start" in t for t in labels)
+        box = dialog.query_one("#remap-addr", Input)
+        error = dialog.query_one("#remap-error", Label)
+        box.value = "1" + "0" * 16  # 2**64
+        await press(pilot, "enter")
+        assert "out of range: over 64 bits" in text_of(error)
+        assert dialog.query_one("#remap-confirm", Button).disabled
+        box.value = "7f2200000000"  # as BASE shows a base: no 0x
+        await press(pilot, "enter")
+        assert text_of(error) == ""
+        assert "to   x86_64 at 0x7f2200000000" in text_of(
+            dialog.query_one("#remap-plan-body", Static)
+        )
+        await press(pilot, "ctrl+y")
+        assert [r["addr"] for r in real_runs(fh)] == [0x7F2200000000]
+        assert src.procs[1203].base == 0x7F2200000000
+        # The old base, copied from its cell, is taken back as it is shown.
+        app.table.select_pid(1203)
+        await press(pilot, "m")
+        dialog = app.screen
+        dialog.query_one("#remap-addr", Input).value = shown
+        await press(pilot, "enter")
+        assert f"at {int(shown, 16):#x}" in text_of(dialog.query_one("#remap-plan-body", Static))
+
+
 async def test_bad_address_clears_the_old_plan() -> None:
     app, _src, fh = fake_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -526,7 +563,7 @@ async def test_bad_address_clears_the_old_plan() -> None:
         assert "✓" in text_of(body)
         dialog.query_one("#remap-addr", Input).value = "0x7f00000000zz"
         await press(pilot, "enter")
-        assert "is not an address" in text_of(dialog.query_one("#remap-error", Label))
+        assert "is not a hexadecimal address" in text_of(dialog.query_one("#remap-error", Label))
         assert dialog.query_one("#remap-confirm", Button).disabled
         assert "✓" not in text_of(body) and "x86_64" not in text_of(body)
         await press(pilot, "ctrl+y")
