@@ -1433,3 +1433,22 @@ async def test_footer_at_80_columns_shows_help_and_quit(read_only: bool) -> None
             k = keys[action]
             assert f"{k.key_display} {k.description}" == text
             assert k.region.width > 0 and k.region.right <= 80, (action, k.region)
+
+
+@pytest.mark.parametrize("key", ["m", "t"])
+async def test_dialogs_fit_80x24(key: str) -> None:
+    """Issue 15: at 80x24 the move and switch dialogs show their Confirm and
+    Cancel buttons whole, with the plan scrolled inside the dialog."""
+    app, _, _ = fake_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.table.select_pid(1311 if key == "t" else 1203)
+        await press(pilot, key)
+        dialog = app.screen
+        assert isinstance(dialog, RemapDialog)
+        screen = dialog.region
+        for bid in ("#remap-confirm", "#remap-cancel", "#remap-addr"):
+            region = dialog.query_one(bid).region
+            assert region.height > 0 and screen.contains_region(region), (bid, region)
+        box = dialog.query_one("#remap-box")
+        assert box.region.bottom <= 24 and box.region.right <= 80

@@ -85,6 +85,8 @@ class VdsoApp(App[None]):
     TITLE = "vdsotui"
     BINDINGS = keymap.bindings()
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]  # noqa: RUF012
+    # 24 rows: dialogs go compact (see .-short in the stylesheet).
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]  # noqa: RUF012
 
     def __init__(
         self,
