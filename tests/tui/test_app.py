@@ -1452,3 +1452,20 @@ async def test_dialogs_fit_80x24(key: str) -> None:
             assert region.height > 0 and screen.contains_region(region), (bid, region)
         box = dialog.query_one("#remap-box")
         assert box.region.bottom <= 24 and box.region.right <= 80
+
+
+async def test_pid_and_base_visible_at_60_columns() -> None:
+    """Issue 15: at 60 columns, unscrolled, the PID and BASE columns are
+    whole on screen, and at 80 STATE is too."""
+    for width, keys in ((60, ("pid", "base")), (80, ("pid", "base", "state"))):
+        app, _, _ = fake_app()
+        async with app.run_test(size=(width, 24)) as pilot:
+            await settle(pilot)
+            t = app.table
+            right = 0
+            ends: dict[str, int] = {}
+            for key, col in t.columns.items():
+                right += col.get_render_width(t)
+                ends[str(key.value)] = right
+            for key in keys:
+                assert ends[key] <= t.scrollable_content_region.width, (width, key, ends)
