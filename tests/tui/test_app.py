@@ -994,6 +994,24 @@ async def test_scans_never_overlap() -> None:
         assert src.max_active == 1
 
 
+async def test_slow_scans_back_off_and_say_so() -> None:
+    """Issue 15: a scan slower than the interval slows the refresh (no pile
+    of scans behind the keys), and the status line says so."""
+    src = FakeSource(scan_delay=0.5)
+    app, src, _ = fake_app(source=src, live=True, interval=0.2)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.scan_busy is not None)
+        busy = app.scan_busy
+        assert busy is not None and busy >= 0.5
+        assert app.next_delay == pytest.approx(2 * busy)
+        assert f"scans take {busy:.1f} s > every 0.2 s: slowed to" in status(app)
+        src.scan_delay = 0
+        before = src.scans
+        await wait_until(pilot, lambda: src.scans > before + 1, timeout=10)
+        await wait_until(pilot, lambda: app.next_delay == 0.2)
+        assert "every 0.2 s" in status(app) and "slowed" not in status(app)
+
+
 async def test_scan_failure_is_shown_not_fatal() -> None:
     app, src, _ = fake_app()
     async with app.run_test(size=SIZE, notifications=True) as pilot:
