@@ -1487,3 +1487,33 @@ async def test_pid_and_base_visible_at_60_columns() -> None:
                 ends[str(key.value)] = right
             for key in keys:
                 assert ends[key] <= t.scrollable_content_region.width, (width, key, ends)
+
+
+async def test_detail_pane_fits_its_content_at_160_and_resizes() -> None:
+    """Issue 15: at 160 columns the detail pane shows 64-bit ranges and
+    [vvar_vclock] whole; ] and [ let the operator resize it."""
+    app, _, _ = fake_app()
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
+        app.table.select_pid(1203)
+        await settle(pilot)
+        pane = app.query_one(DetailPane)
+        width = pane.scrollable_content_region.width
+        console = Console(width=width, record=True, file=io.StringIO())
+        console.print(app.query_one("#detail-body", Static).content)
+        shown = console.export_text()
+        assert "…" not in shown, shown
+        block = app.table.procs[1203].block
+        assert block is not None
+        m = block.mappings[-1]
+        assert f"{m.start:#x}-{m.end:#x}" in shown and "[vvar_vclock]" in shown
+        side = app.query_one("#side")
+        before = side.size.width
+        await press(pilot, "right_square_bracket")
+        assert side.size.width == before + 4
+        await press(pilot, "left_square_bracket", "left_square_bracket")
+        assert side.size.width == before - 4
+        for _ in range(40):
+            await pilot.press("right_square_bracket")
+        await settle(pilot)
+        assert app.table.size.width >= 30

@@ -68,6 +68,9 @@ WATCH_SECONDS = 5.0
 WATCH_SCANS = (0.5, 1.5, 3.0, WATCH_SECONDS)  # extra scans that look for it
 _ACTING = frozenset({"move", "switch_type"})  # actions that change a process
 DETAIL_SETTLE = 0.05  # seconds the cursor must rest before the detail is read
+SIDE_STEP = 4  # columns per [ or ]
+SIDE_MIN = 24
+TABLE_MIN = 30
 # When a scan and its redraw take longer than the interval, the next one
 # waits this many times as long: the console then spends at most half its
 # time scanning and keys are still answered.
@@ -88,7 +91,8 @@ class VdsoApp(App[None]):
     CSS_PATH = "vdsotui.tcss"
     TITLE = "vdsotui"
     BINDINGS = keymap.bindings()
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]  # noqa: RUF012
+    # -xwide: room for the detail pane's 64-bit ranges beside PID..VVAR.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide"), (150, "-xwide")]  # noqa: RUF012
     # 24 rows: dialogs go compact (see .-short in the stylesheet).
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]  # noqa: RUF012
 
@@ -448,6 +452,22 @@ class VdsoApp(App[None]):
         panel = self.query_one(LayoutsPanel)
         panel.display = not panel.display
         self._side_display()
+
+    def _resize_side(self, step: int) -> None:
+        side = self.query_one("#side")
+        if self.screen.has_class("-narrow"):
+            self.notify("The panes are under the table here: nothing to widen.", title="View")
+            return
+        # Both panes and the table keep a usable width.
+        width = max(SIDE_MIN, min(side.size.width + step, self.size.width - TABLE_MIN))
+        side.styles.width = width
+        self._show_status()
+
+    def action_widen_side(self) -> None:
+        self._resize_side(SIDE_STEP)
+
+    def action_narrow_side(self) -> None:
+        self._resize_side(-SIDE_STEP)
 
     def _side_display(self) -> None:
         side = self.query_one("#side")
