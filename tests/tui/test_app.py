@@ -438,7 +438,7 @@ async def test_move_to_address_without_proxy() -> None:
         assert dialog.query_one("#remap-confirm", Button).disabled
         box.value = "nonsense"
         await press(pilot, "enter")
-        assert "is not an address" in text_of(dialog.query_one("#remap-error", Label))
+        assert "is not a hexadecimal address" in text_of(dialog.query_one("#remap-error", Label))
         box.value = "0x7f1200000000"
         await press(pilot, "enter")
         dialog.query_one("#remap-proxy", Checkbox).value = False
@@ -514,6 +514,43 @@ async def test_typed_address_then_confirm_never_runs_the_old_plan() -> None:
         assert src.procs[1203].base == 0x7F0000000000
 
 
+async def test_base_typed_as_the_table_shows_it() -> None:
+    """Issue 15: the BASE cell (bare hex) is accepted as it stands, a value
+    over 64 bits is out of range, and the label says it is the base."""
+    app, src, fh = fake_app()
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        app.table.select_pid(1203)
+        shown = app.table.get_row("1203")[cols_index("base")].plain
+        await press(pilot, "m")
+        dialog = app.screen
+        assert isinstance(dialog, RemapDialog)
+        labels = [text_of(w) for w in dialog.query(Label)]
+        assert any("New base, the [vdso] start" in t for t in labels)
+        box = dialog.query_one("#remap-addr", Input)
+        error = dialog.query_one("#remap-error", Label)
+        box.value = "1" + "0" * 16  # 2**64
+        await press(pilot, "enter")
+        assert "out of range: over 64 bits" in text_of(error)
+        assert dialog.query_one("#remap-confirm", Button).disabled
+        box.value = "7f2200000000"  # as BASE shows a base: no 0x
+        await press(pilot, "enter")
+        assert text_of(error) == ""
+        assert "to   x86_64 at 0x7f2200000000" in text_of(
+            dialog.query_one("#remap-plan-body", Static)
+        )
+        await press(pilot, "ctrl+y")
+        assert [r["addr"] for r in real_runs(fh)] == [0x7F2200000000]
+        assert src.procs[1203].base == 0x7F2200000000
+        # The old base, copied from its cell, is taken back as it is shown.
+        app.table.select_pid(1203)
+        await press(pilot, "m")
+        dialog = app.screen
+        dialog.query_one("#remap-addr", Input).value = shown
+        await press(pilot, "enter")
+        assert f"at {int(shown, 16):#x}" in text_of(dialog.query_one("#remap-plan-body", Static))
+
+
 async def test_bad_address_clears_the_old_plan() -> None:
     app, _src, fh = fake_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -526,7 +563,7 @@ async def test_bad_address_clears_the_old_plan() -> None:
         assert "✓" in text_of(body)
         dialog.query_one("#remap-addr", Input).value = "0x7f00000000zz"
         await press(pilot, "enter")
-        assert "is not an address" in text_of(dialog.query_one("#remap-error", Label))
+        assert "is not a hexadecimal address" in text_of(dialog.query_one("#remap-error", Label))
         assert dialog.query_one("#remap-confirm", Button).disabled
         assert "✓" not in text_of(body) and "x86_64" not in text_of(body)
         await press(pilot, "ctrl+y")
@@ -955,6 +992,24 @@ async def test_scans_never_overlap() -> None:
             await pilot.pause(0.02)
         await wait_until(pilot, lambda: src.scans >= 3)
         assert src.max_active == 1
+
+
+async def test_slow_scans_back_off_and_say_so() -> None:
+    """Issue 15: a scan slower than the interval slows the refresh (no pile
+    of scans behind the keys), and the status line says so."""
+    src = FakeSource(scan_delay=0.5)
+    app, src, _ = fake_app(source=src, live=True, interval=0.2)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.scan_busy is not None)
+        busy = app.scan_busy
+        assert busy is not None and busy >= 0.5
+        assert app.next_delay == pytest.approx(2 * busy)
+        assert f"scans take {busy:.1f} s > every 0.2 s: slowed to" in status(app)
+        src.scan_delay = 0
+        before = src.scans
+        await wait_until(pilot, lambda: src.scans > before + 1, timeout=10)
+        await wait_until(pilot, lambda: app.next_delay == 0.2)
+        assert "every 0.2 s" in status(app) and "slowed" not in status(app)
 
 
 async def test_scan_failure_is_shown_not_fatal() -> None:
@@ -1396,3 +1451,69 @@ async def test_footer_at_80_columns_shows_help_and_quit(read_only: bool) -> None
             k = keys[action]
             assert f"{k.key_display} {k.description}" == text
             assert k.region.width > 0 and k.region.right <= 80, (action, k.region)
+
+
+@pytest.mark.parametrize("key", ["m", "t"])
+async def test_dialogs_fit_80x24(key: str) -> None:
+    """Issue 15: at 80x24 the move and switch dialogs show their Confirm and
+    Cancel buttons whole, with the plan scrolled inside the dialog."""
+    app, _, _ = fake_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.table.select_pid(1311 if key == "t" else 1203)
+        await press(pilot, key)
+        dialog = app.screen
+        assert isinstance(dialog, RemapDialog)
+        screen = dialog.region
+        for bid in ("#remap-confirm", "#remap-cancel", "#remap-addr"):
+            region = dialog.query_one(bid).region
+            assert region.height > 0 and screen.contains_region(region), (bid, region)
+        box = dialog.query_one("#remap-box")
+        assert box.region.bottom <= 24 and box.region.right <= 80
+
+
+async def test_pid_and_base_visible_at_60_columns() -> None:
+    """Issue 15: at 60 columns, unscrolled, the PID and BASE columns are
+    whole on screen, and at 80 STATE is too."""
+    for width, keys in ((60, ("pid", "base")), (80, ("pid", "base", "state"))):
+        app, _, _ = fake_app()
+        async with app.run_test(size=(width, 24)) as pilot:
+            await settle(pilot)
+            t = app.table
+            right = 0
+            ends: dict[str, int] = {}
+            for key, col in t.columns.items():
+                right += col.get_render_width(t)
+                ends[str(key.value)] = right
+            for key in keys:
+                assert ends[key] <= t.scrollable_content_region.width, (width, key, ends)
+
+
+async def test_detail_pane_fits_its_content_at_160_and_resizes() -> None:
+    """Issue 15: at 160 columns the detail pane shows 64-bit ranges and
+    [vvar_vclock] whole; ] and [ let the operator resize it."""
+    app, _, _ = fake_app()
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
+        app.table.select_pid(1203)
+        await settle(pilot)
+        pane = app.query_one(DetailPane)
+        width = pane.scrollable_content_region.width
+        console = Console(width=width, record=True, file=io.StringIO())
+        console.print(app.query_one("#detail-body", Static).content)
+        shown = console.export_text()
+        assert "…" not in shown, shown
+        block = app.table.procs[1203].block
+        assert block is not None
+        m = block.mappings[-1]
+        assert f"{m.start:#x}-{m.end:#x}" in shown and "[vvar_vclock]" in shown
+        side = app.query_one("#side")
+        before = side.size.width
+        await press(pilot, "right_square_bracket")
+        assert side.size.width == before + 4
+        await press(pilot, "left_square_bracket", "left_square_bracket")
+        assert side.size.width == before - 4
+        for _ in range(40):
+            await pilot.press("right_square_bracket")
+        await settle(pilot)
+        assert app.table.size.width >= 30

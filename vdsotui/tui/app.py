@@ -33,7 +33,7 @@ from vdsotui.helper_client import (
     RemapRequest,
     ShowResult,
 )
-from vdsotui.interval import parse_interval
+from vdsotui.interval import MAX_INTERVAL, parse_interval
 from vdsotui.model import KernelFacts, ProcessVdso, VdsoType, Visibility
 from vdsotui.source import DataSource, ScanResult
 from vdsotui.tui import columns as cols
@@ -68,6 +68,13 @@ WATCH_SECONDS = 5.0
 WATCH_SCANS = (0.5, 1.5, 3.0, WATCH_SECONDS)  # extra scans that look for it
 _ACTING = frozenset({"move", "switch_type"})  # actions that change a process
 DETAIL_SETTLE = 0.05  # seconds the cursor must rest before the detail is read
+SIDE_STEP = 4  # columns per [ or ]
+SIDE_MIN = 24
+TABLE_MIN = 30
+# When a scan and its redraw take longer than the interval, the next one
+# waits this many times as long: the console then spends at most half its
+# time scanning and keys are still answered.
+BACKOFF = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +91,10 @@ class VdsoApp(App[None]):
     CSS_PATH = "vdsotui.tcss"
     TITLE = "vdsotui"
     BINDINGS = keymap.bindings()
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]  # noqa: RUF012
+    # -xwide: room for the detail pane's 64-bit ranges beside PID..VVAR.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide"), (150, "-xwide")]  # noqa: RUF012
+    # 24 rows: dialogs go compact (see .-short in the stylesheet).
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]  # noqa: RUF012
 
     def __init__(
         self,
@@ -125,6 +135,8 @@ class VdsoApp(App[None]):
         self._scanning = False
         self._rescan_wanted = False
         self._timer: Timer | None = None
+        self.scan_busy: float | None = None  # seconds the last scan and redraw took
+        self.next_delay = interval  # what the refresh timer waits, backed off or not
         self._detail_pid: int | None = None
         self._watched: dict[int, Watched] = {}
         if read_only:
@@ -238,8 +250,16 @@ class VdsoApp(App[None]):
                 interval=self.interval,
                 following=self.following,
                 scan_seconds=self.last_scan.seconds if self.last_scan else None,
+                slowed_to=self._slowed_to(),
             )
         )
+
+    def _slowed_to(self) -> tuple[float, float] | None:
+        """(scan seconds, delay) while refresh is backed off, else None."""
+        delay = self._refresh_delay()
+        if self.scan_busy is None or delay == self.interval:
+            return None
+        return (self.scan_busy, delay)
 
     def _view_words(self) -> str:
         """What the toggles hide, for the status line ("" when nothing is)."""
@@ -286,6 +306,7 @@ class VdsoApp(App[None]):
         self.run_worker(self._scan(), group="scan", exit_on_error=False)
 
     async def _scan(self) -> None:
+        started = time.monotonic()
         try:
             result = await asyncio.to_thread(self.source.scan)
         except Exception as exc:
@@ -293,6 +314,8 @@ class VdsoApp(App[None]):
             self.notify(f"Scan failed: {exc}", title="Refresh", severity="error")
         else:
             self._apply(result)
+            self.scan_busy = time.monotonic() - started
+            self._show_status()
         finally:
             self._scanning = False
             if self._rescan_wanted:
@@ -328,10 +351,18 @@ class VdsoApp(App[None]):
         if pid is not None and (pid != self._detail_pid or pid in result.changed):
             self._load_detail(pid)
 
+    def _refresh_delay(self) -> float:
+        """The interval, or more while scans take longer than it."""
+        busy = self.scan_busy
+        if busy is None or busy <= self.interval:
+            return self.interval
+        return min(BACKOFF * busy, MAX_INTERVAL)
+
     def _arm_timer(self) -> None:
         self._stop_timer()
+        self.next_delay = self._refresh_delay()
         if self.live and not self.paused:
-            self._timer = self.set_timer(self.interval, self.request_scan)
+            self._timer = self.set_timer(self.next_delay, self.request_scan)
 
     def _stop_timer(self) -> None:
         if self._timer is not None:
@@ -421,6 +452,22 @@ class VdsoApp(App[None]):
         panel = self.query_one(LayoutsPanel)
         panel.display = not panel.display
         self._side_display()
+
+    def _resize_side(self, step: int) -> None:
+        side = self.query_one("#side")
+        if self.screen.has_class("-narrow"):
+            self.notify("The panes are under the table here: nothing to widen.", title="View")
+            return
+        # Both panes and the table keep a usable width.
+        width = max(SIDE_MIN, min(side.size.width + step, self.size.width - TABLE_MIN))
+        side.styles.width = width
+        self._show_status()
+
+    def action_widen_side(self) -> None:
+        self._resize_side(SIDE_STEP)
+
+    def action_narrow_side(self) -> None:
+        self._resize_side(-SIDE_STEP)
 
     def _side_display(self) -> None:
         side = self.query_one("#side")

@@ -128,6 +128,8 @@ COLUMNS: tuple[Column, ...] = (
         lambda p: (p.command[:15], _dim_unless_visible(p, "bold")),
         lambda p: p.command.lower(),
     ),
+    # BASE right after the names: at 60 columns PID and BASE still show.
+    Column("base", "BASE", 12, _base_cell, lambda p: _opt(p.base), "right"),
     Column("mode", "MODE", 6, _mode_cell, lambda p: p.mode.value),
     Column(
         "type",
@@ -136,7 +138,6 @@ COLUMNS: tuple[Column, ...] = (
         _type_cell,
         lambda p: (1, 0) if p.vdso_type is None else (0, int(p.vdso_type)),
     ),
-    Column("base", "BASE", 12, _base_cell, lambda p: _opt(p.base), "right"),
     Column("state", "STATE", 11, _state_cell, lambda p: (p.flags, p.pid)),
     Column(
         "threads",

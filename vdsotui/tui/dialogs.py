@@ -4,6 +4,7 @@ the refresh interval and the JSON export path."""
 from __future__ import annotations
 
 import asyncio
+import string
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -32,6 +33,7 @@ from vdsotui.model import ProcessVdso, VdsoType
 from vdsotui.tui.explain import explain_error, forced_switch_words, plan_lines
 
 PAGE = 4096
+ADDRESS_LIMIT = 1 << 64
 STALE = "Out of date: the fields changed after this plan. Enter or Ctrl+R plans again."
 NOTHING_PLANNED = "Nothing to confirm: Enter or Ctrl+R plans what the fields say now."
 
@@ -45,15 +47,21 @@ class ConfirmedRemap:
 
 
 def parse_address(text: str) -> int | None:
-    """'' or 'auto' -> None (auto placement); else a page-aligned address."""
+    """'' or 'auto' -> None (auto placement); else a page-aligned base.
+
+    Hexadecimal, with or without 0x: the table's BASE column shows it bare,
+    as /proc/PID/maps does, and that text must be accepted as it stands.
+    """
     t = text.strip().lower()
     if t in ("", "auto"):
         return None
-    try:
-        value = int(t, 0)
-    except ValueError:
-        raise ValueError(f"{text.strip()!r} is not an address (e.g. 0x7f0000000000)") from None
-    if value <= 0:
+    digits = t.removeprefix("0x").replace("_", "")
+    if not digits or any(c not in string.hexdigits for c in digits):
+        raise ValueError(f"{text.strip()!r} is not a hexadecimal address (e.g. 7f0000000000)")
+    value = int(digits, 16)
+    if value >= ADDRESS_LIMIT:
+        raise ValueError(f"{text.strip()} is out of range: over 64 bits")
+    if value == 0:
         raise ValueError("the address must be above zero")
     if value % PAGE:
         raise ValueError(f"{value:#x} is not a multiple of the page size ({PAGE})")
@@ -108,9 +116,14 @@ class RemapDialog(ModalScreen[ConfirmedRemap | None]):
                         yield RadioButton(t.label, value=t is choices[0], name=t.label)
             single = len(self.targets) == 1
             yield Label(
-                "Address (empty for auto placement):"
-                if single
-                else "Placement: auto (one address cannot fit several processes)"
+                # --addr names where the [vdso] text goes, not the block
+                # (vvar pages lie below it): say so, as the table's BASE.
+                # Text: "[vdso]" is a name, not markup.
+                Text(
+                    "New base, the [vdso] start, hex as BASE shows it (empty: auto):"
+                    if single
+                    else "Placement: auto (one address cannot fit several processes)"
+                )
             )
             yield Input(placeholder="auto", id="remap-addr", disabled=not single)
             if self.switch:

@@ -42,6 +42,8 @@ _KEY_NAMES = {
     "enter": "Enter",
     "less_than_sign": "<",
     "greater_than_sign": ">",
+    "left_square_bracket": "[",
+    "right_square_bracket": "]",
     "ctrl+p": "^p",
     **{f"f{n}": f"F{n}" for n in range(1, 13)},
 }
@@ -133,6 +135,22 @@ ACTIONS: tuple[KeyAction, ...] = (
         footer=False,
     ),
     KeyAction("d", "toggle_detail", "Detail", "Show or hide the detail pane", "View", footer=False),
+    KeyAction(
+        "right_square_bracket",
+        "widen_side",
+        "Wider",
+        "Widen the detail and layouts panes (the table gives way)",
+        "View",
+        footer=False,
+    ),
+    KeyAction(
+        "left_square_bracket",
+        "narrow_side",
+        "Narrower",
+        "Narrow the detail and layouts panes (the table gains)",
+        "View",
+        footer=False,
+    ),
     KeyAction(
         "l",
         "toggle_layouts",

@@ -80,6 +80,7 @@ class StatusFacts:
     interval: float
     following: int | None
     scan_seconds: float | None
+    slowed_to: tuple[float, float] | None = None  # (scan seconds, delay) when backed off
 
 
 class StatusLine(Static):
@@ -101,6 +102,12 @@ class StatusLine(Static):
             t.append(" · manual refresh (r)")
         elif s.paused:
             t.append(" · PAUSED", style="bold yellow")
+        elif s.slowed_to is not None:
+            busy, delay = s.slowed_to
+            t.append(
+                f" · scans take {busy:.1f} s > every {s.interval:g} s: slowed to {delay:.1f} s",
+                style="bold yellow",
+            )
         else:
             t.append(f" · every {s.interval:g} s")
         if s.following is not None:
