@@ -28,7 +28,23 @@ from .guest import (
 )
 
 # kernel-patch/README.md: one binary per ABI.
-SERIES_SELFTESTS = ["series/vdso_remap_64", "series/vdso_remap_32", "series/vdso_remap_x32"]
+SERIES_SELFTESTS = [
+    "series/vdso_remap_64",
+    "series/vdso_remap_32",
+    "series/vdso_remap_x32",
+    "series/vdso_remap_fault",
+]
+# vdso_remap_fault's cases, each of which must reach a failure point: a case
+# that reached none would test nothing (fault injection not armed).
+FAULT_CASES = [
+    "move_overlapping",
+    "move_apart",
+    "move_split_block",
+    "switch_64_to_i386",
+    "switch_i386_to_x32",
+    "switch_x32_to_64",
+]
+FAULT_POINTS = re.compile(r"^# (\w+): (\d+) failure points$", re.M)
 EXISTING_SELFTESTS = [
     "x86/test_mremap_vdso_64",
     "x86/test_mremap_vdso_32",
@@ -61,11 +77,17 @@ TOTALS = re.compile(
 )
 
 
+# The 6.12 series does not have the all-or-nothing replacement yet
+# (replace_special_mappings()), nor the fault-injection test that proves it.
+SERIES_7_3_ONLY = {"series/vdso_remap_fault"}
+
+
 def selftests(version: str) -> list[str]:
     if version != "6.12":
         return SERIES_SELFTESTS + EXISTING_SELFTESTS
+    series = [n for n in SERIES_SELFTESTS if n not in SERIES_7_3_ONLY]
     existing = [n for n in EXISTING_SELFTESTS if FULL or n not in FULL_ONLY_612]
-    return SERIES_SELFTESTS + existing + EXISTING_612_ONLY
+    return series + existing + EXISTING_612_ONLY
 
 
 def run_selftests(build: Build, names: list[str], scratch: Path, timeout: int = 1500) -> GuestRun:
@@ -161,3 +183,13 @@ def test_no_kernel_warnings(booted: tuple[Build, GuestRun, Path]) -> None:
 def test_vdso_clock_stayed_on_tsc(booted: tuple[Build, GuestRun, Path]) -> None:
     _, run, _ = booted
     assert_vdso_clock_on_tsc(run)
+
+
+@per_version(["series/vdso_remap_fault"])
+def test_fault_injection_reached_every_case(
+    booted: tuple[Build, GuestRun, Path], binary: str
+) -> None:
+    out = judge(booted, binary)
+    points = {name: int(n) for name, n in FAULT_POINTS.findall(out)}
+    assert sorted(points) == sorted(FAULT_CASES), out[-4000:]
+    assert all(n > 0 for n in points.values()), points
