@@ -51,7 +51,28 @@ def as_user():
     os.setresgid(gid, gid, gid)
     os.setresuid(uid, uid, uid)
 
+def hold(helper_pid, target_pid):
+    # The caller may stop its own helper (the helper's real uid is theirs) and
+    # swap the PID while it is held: on a loaded machine the free race alone
+    # may never land inside a run. Only before the helper traces the target,
+    # since a traced target is not reaped until its tracer runs again.
+    os.kill(helper_pid, signal.SIGSTOP)
+    state = "R"
+    for _ in range(500):
+        with open(f"/proc/{helper_pid}/stat") as f:
+            state = f.read().rpartition(")")[2].split()[0]
+        if state in "TZ":
+            break
+        time.sleep(0.001)
+    if state == "Z":
+        return False
+    if vdso_state(target_pid)[3]:
+        os.kill(helper_pid, signal.SIGCONT)
+        return False
+    return True
+
 stats = {"ok": 0, "refused": {}, "reused": 0, "reused_while_running": 0, "touched": []}
+stop_rounds = False
 for _ in range(rounds):
     target = subprocess.Popen(["sleep", "100"], preexec_fn=as_user)
     pid = target.pid
@@ -59,12 +80,16 @@ for _ in range(rounds):
     h = subprocess.Popen([helper, "remap", "--pid", str(pid), "--auto", "--json"],
                          preexec_fn=as_user, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     time.sleep(random.uniform(0, 0.004))
+    held = stop_rounds and hold(h.pid, pid)
+    stop_rounds = not stop_rounds
     target.kill()
     target.wait()
     with open("/proc/sys/kernel/ns_last_pid", "w") as f:
         f.write(str(pid - 1))
     victim = subprocess.Popen(["sleep", "100"])
     running = h.poll() is None
+    if held:
+        os.kill(h.pid, signal.SIGCONT)
     out, _ = h.communicate()
     if victim.pid == pid:
         stats["reused"] += 1
